@@ -1,0 +1,374 @@
+/* Philox 4x32-10 random numbers on the CPU (declarations in philox.h).
+ *
+ * Every kernel walks its counter blocks in chunks of CHUNK blocks; a chunk is generated
+ * structure-of-arrays so the ten rounds vectorize, then converted. Value i depends only
+ * on (seed, offset, i), never on which thread made it, so any OpenMP thread count gives
+ * the same numbers. The arithmetic shared with the CUDA back end lives in philox_math.inc.
+ */
+/* Fused multiply-add would change the last bit of float conversions versus the GPU. */
+#pragma GCC optimize("fp-contract=off")
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "philox.h"
+#include "philox_math.inc"
+
+#define CHUNK 64          /* counter blocks per chunk: 256 32-bit lanes */
+#define PAR_MIN_BLOCKS 4096 /* below this, threads cost more than they save */
+#define MAX_VALUES (INT64_MAX / 8)
+
+/* Run-time SIMD dispatch (GCC ifunc): one build runs everywhere, AVX2 where present. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define EM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EM_CLONES
+#endif
+
+/* Blocks first .. first+CHUNK-1 into x, lane-interleaved: x[4*j + l] is lane l of block j. */
+static inline void philox_chunk(uint64_t seed, uint64_t first, uint32_t x[4 * CHUNK]) {
+    uint32_t c0[CHUNK], c1[CHUNK], c2[CHUNK], c3[CHUNK];
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int j = 0; j < CHUNK; j++) {
+        uint64_t c = first + (uint64_t)j;
+        c0[j] = (uint32_t)c;
+        c1[j] = (uint32_t)(c >> 32);
+        c2[j] = 0;
+        c3[j] = 0;
+    }
+    for (int r = 0; r < 10; r++) {
+        for (int j = 0; j < CHUNK; j++) {
+            uint64_t p0 = (uint64_t)EM_PHILOX_M0 * c0[j];
+            uint64_t p1 = (uint64_t)EM_PHILOX_M1 * c2[j];
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[j] ^ k0;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[j] ^ k1;
+            c0[j] = n0;
+            c1[j] = (uint32_t)p1;
+            c2[j] = n2;
+            c3[j] = (uint32_t)p0;
+        }
+        k0 += EM_PHILOX_W0;
+        k1 += EM_PHILOX_W1;
+    }
+    for (int j = 0; j < CHUNK; j++) {
+        x[4 * j] = c0[j];
+        x[4 * j + 1] = c1[j];
+        x[4 * j + 2] = c2[j];
+        x[4 * j + 3] = c3[j];
+    }
+}
+
+/* Values of chunk ch that exist: chunks hold `per` values, the last may be partial. */
+static inline int64_t chunk_count(int64_t ch, int64_t per, int64_t n) {
+    int64_t left = n - ch * per;
+    return left < per ? left : per;
+}
+
+static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int em_philox4x32_10(const uint32_t *ctr, const uint32_t *key, uint32_t *out) {
+    if (!ctr || !key || !out) return EM_RNG_ENULL;
+    uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
+    em_philox_block(c, key[0], key[1]);
+    memcpy(out, c, sizeof c);
+    return EM_RNG_OK;
+}
+
+/* ---- raw bits ------------------------------------------------------------------- */
+
+EM_CLONES static void u32_chunk(uint64_t seed, uint64_t offset, int64_t ch, uint32_t *out,
+                                int64_t n) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    memcpy(out + ch * 4 * CHUNK, x, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+}
+
+int em_philox_u32(uint64_t seed, uint64_t offset, uint32_t *out, int64_t n) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    int64_t nch = ceil_div(n, 4 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) u32_chunk(seed, offset, ch, out, n);
+    return EM_RNG_OK;
+}
+
+/* Two lanes per value, high word first. */
+EM_CLONES static void u64_chunk(uint64_t seed, uint64_t offset, int64_t ch, uint64_t *out,
+                                int64_t n) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
+    uint64_t *o = out + ch * 2 * CHUNK;
+    for (int64_t i = 0; i < cnt; i++) o[i] = ((uint64_t)x[2 * i] << 32) | x[2 * i + 1];
+}
+
+int em_philox_u64(uint64_t seed, uint64_t offset, uint64_t *out, int64_t n) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    int64_t nch = ceil_div(n, 2 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) u64_chunk(seed, offset, ch, out, n);
+    return EM_RNG_OK;
+}
+
+/* ---- uniform -------------------------------------------------------------------- */
+
+/* One lane per value: (x >> (32 - bits)) * 2^-bits, scaled to [low, high). Values that
+ * round up to `high` are pulled down to `below`, the largest float32 under high. */
+EM_CLONES static void uniform_f32_chunk(uint64_t seed, uint64_t offset, int64_t ch,
+                                        float *out, int64_t n, float low, float high,
+                                        float below, int bits) {
+    uint32_t x[4 * CHUNK];
+    float v[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    float span = high - low, grid = ldexpf(1.0f, -bits);
+    int shift = 32 - bits;
+    for (int i = 0; i < 4 * CHUNK; i++) {
+        float y = low + span * ((float)(x[i] >> shift) * grid);
+        v[i] = y < high ? y : below;
+    }
+    memcpy(out + ch * 4 * CHUNK, v, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+}
+
+int em_philox_uniform_f32(uint64_t seed, uint64_t offset, float *out, int64_t n, float low,
+                          float high, int bits) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    if (bits < 1 || bits > 24 || !(low <= high) || !isfinite(high - low)) return EM_RNG_EARG;
+    float below = nextafterf(high, low);
+    int64_t nch = ceil_div(n, 4 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++)
+        uniform_f32_chunk(seed, offset, ch, out, n, low, high, below, bits);
+    return EM_RNG_OK;
+}
+
+/* Two lanes per value (53 bits). */
+EM_CLONES static void uniform_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch,
+                                        double *out, int64_t n, double low, double high,
+                                        double below) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
+    double *o = out + ch * 2 * CHUNK, span = high - low;
+    for (int64_t i = 0; i < cnt; i++) {
+        double y = low + span * em_unit_f64(x[2 * i], x[2 * i + 1]);
+        o[i] = y < high ? y : below;
+    }
+}
+
+int em_philox_uniform_f64(uint64_t seed, uint64_t offset, double *out, int64_t n, double low,
+                          double high) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    if (!(low <= high) || !isfinite(high - low)) return EM_RNG_EARG;
+    double below = nextafter(high, low);
+    int64_t nch = ceil_div(n, 2 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++)
+        uniform_f64_chunk(seed, offset, ch, out, n, low, high, below);
+    return EM_RNG_OK;
+}
+
+/* ---- normal --------------------------------------------------------------------- */
+
+/* Lanes (2m, 2m+1) give values 2m (r cos) and 2m+1 (r sin): four normals per block. */
+EM_CLONES static void normal_f32_chunk(uint64_t seed, uint64_t offset, int64_t ch, float *out,
+                                       int64_t n, float mean, float std) {
+    uint32_t x[4 * CHUNK];
+    float v[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    for (int m = 0; m < 2 * CHUNK; m++) {
+        float z0, z1;
+        em_box_muller_f32(x[2 * m], x[2 * m + 1], &z0, &z1);
+        v[2 * m] = mean + std * z0;
+        v[2 * m + 1] = mean + std * z1;
+    }
+    memcpy(out + ch * 4 * CHUNK, v, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+}
+
+int em_philox_normal_f32(uint64_t seed, uint64_t offset, float *out, int64_t n, float mean,
+                         float std) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    if (!(std >= 0.0f) || !isfinite(std) || !isfinite(mean)) return EM_RNG_EARG;
+    int64_t nch = ceil_div(n, 4 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) normal_f32_chunk(seed, offset, ch, out, n, mean, std);
+    return EM_RNG_OK;
+}
+
+/* One block gives values 2j (r cos) and 2j+1 (r sin). */
+static void normal_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch, double *out,
+                             int64_t n, double mean, double std) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
+    double *o = out + ch * 2 * CHUNK;
+    for (int64_t j = 0; 2 * j < cnt; j++) {
+        double z0, z1;
+        em_box_muller_f64(x + 4 * j, &z0, &z1);
+        o[2 * j] = mean + std * z0;
+        if (2 * j + 1 < cnt) o[2 * j + 1] = mean + std * z1;
+    }
+}
+
+int em_philox_normal_f64(uint64_t seed, uint64_t offset, double *out, int64_t n, double mean,
+                         double std) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    if (!(std >= 0.0) || !isfinite(std) || !isfinite(mean)) return EM_RNG_EARG;
+    int64_t nch = ceil_div(n, 2 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) normal_f64_chunk(seed, offset, ch, out, n, mean, std);
+    return EM_RNG_OK;
+}
+
+/* ---- exponential: -log(u) * scale with u in (0, 1] ------------------------------- */
+
+EM_CLONES static void exponential_f32_chunk(uint64_t seed, uint64_t offset, int64_t ch,
+                                            float *out, int64_t n, float scale) {
+    uint32_t x[4 * CHUNK];
+    float v[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    for (int i = 0; i < 4 * CHUNK; i++) v[i] = -em_log_f32(em_unit_open0_f32(x[i])) * scale;
+    memcpy(out + ch * 4 * CHUNK, v, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+}
+
+int em_philox_exponential_f32(uint64_t seed, uint64_t offset, float *out, int64_t n,
+                              float scale) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    if (!(scale > 0.0f) || !isfinite(scale)) return EM_RNG_EARG;
+    int64_t nch = ceil_div(n, 4 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) exponential_f32_chunk(seed, offset, ch, out, n, scale);
+    return EM_RNG_OK;
+}
+
+static void exponential_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch, double *out,
+                                  int64_t n, double scale) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
+    double *o = out + ch * 2 * CHUNK;
+    for (int64_t i = 0; i < cnt; i++) o[i] = -log(em_unit_open0_f64(x[2 * i], x[2 * i + 1])) * scale;
+}
+
+int em_philox_exponential_f64(uint64_t seed, uint64_t offset, double *out, int64_t n,
+                              double scale) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    if (!(scale > 0.0) || !isfinite(scale)) return EM_RNG_EARG;
+    int64_t nch = ceil_div(n, 2 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) exponential_f64_chunk(seed, offset, ch, out, n, scale);
+    return EM_RNG_OK;
+}
+
+/* ---- integers ------------------------------------------------------------------- */
+
+/* low + [0, range): two lanes (64 bits) per value when range <= 2^32, else a whole block
+ * (128 bits), keeping the multiply-shift bias below 2^-32 resp. 2^-64 per value. */
+static void randint_chunk(uint64_t seed, uint64_t offset, int64_t ch, int64_t *out, int64_t n,
+                          int64_t low, uint64_t range, int wide) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t per = wide ? CHUNK : 2 * CHUNK, cnt = chunk_count(ch, per, n);
+    int64_t *o = out + ch * per;
+    for (int64_t i = 0; i < cnt; i++) {
+        uint64_t r;
+        if (wide) {
+            uint64_t hi = ((uint64_t)x[4 * i] << 32) | x[4 * i + 1];
+            uint64_t lo = ((uint64_t)x[4 * i + 2] << 32) | x[4 * i + 3];
+            r = em_mulhi128(hi, lo, range);
+        } else {
+            r = em_mulhi64(((uint64_t)x[2 * i] << 32) | x[2 * i + 1], range);
+        }
+        o[i] = (int64_t)((uint64_t)low + r); /* two's complement wrap is the intended sum */
+    }
+}
+
+int em_philox_randint_i64(uint64_t seed, uint64_t offset, int64_t *out, int64_t n, int64_t low,
+                          uint64_t range) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n > 0 && !out) return EM_RNG_ENULL;
+    /* The largest value, low + range - 1, must not pass INT64_MAX (unsigned arithmetic
+     * makes INT64_MAX - low exact for every int64 low). */
+    if (range == 0 || range - 1 > (uint64_t)INT64_MAX - (uint64_t)low) return EM_RNG_EARG;
+    int wide = range > 0x100000000ull;
+    int64_t per = wide ? CHUNK : 2 * CHUNK, nch = ceil_div(n, per);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) randint_chunk(seed, offset, ch, out, n, low, range, wide);
+    return EM_RNG_OK;
+}
+
+/* ---- bernoulli: 1 where (x + 1/2) / 2^32 < p, one lane per value -------------------- */
+
+static void bernoulli_chunk(uint64_t seed, uint64_t offset, int64_t ch, const double *p,
+                            int64_t np, uint8_t *out, int64_t n) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t i0 = ch * 4 * CHUNK, cnt = chunk_count(ch, 4 * CHUNK, n);
+    for (int64_t i = 0; i < cnt; i++) {
+        double u = ((double)x[i] + 0.5) * 0x1p-32;
+        out[i0 + i] = u < p[np == 1 ? 0 : i0 + i];
+    }
+}
+
+int em_philox_bernoulli(uint64_t seed, uint64_t offset, const double *p, int64_t np,
+                        uint8_t *out, int64_t n) {
+    if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
+    if (n == 0) return EM_RNG_OK;
+    if (np != 1 && np != n) return EM_RNG_ESIZE;
+    if (!out || !p) return EM_RNG_ENULL;
+    int64_t nch = ceil_div(n, 4 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++) bernoulli_chunk(seed, offset, ch, p, np, out, n);
+    return EM_RNG_OK;
+}
+
+/* ---- multinomial with replacement: inverse-CDF search, two lanes per sample ---------- */
+
+static int64_t search_cdf(const double *cdf, int64_t k, double u) {
+    /* First category whose cumulative weight exceeds u: zero-weight categories have an
+     * empty interval and are never chosen. */
+    int64_t lo = 0, hi = k - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (cdf[mid] > u) hi = mid;
+        else lo = mid + 1;
+    }
+    /* u rounded up to the total: step back to the last category with weight. */
+    while (lo > 0 && cdf[lo] == cdf[lo - 1]) lo--;
+    return lo;
+}
+
+static void multinomial_chunk(uint64_t seed, uint64_t offset, int64_t ch, const double *cdf,
+                              int64_t k, int64_t num_samples, int64_t *out, int64_t n) {
+    uint32_t x[4 * CHUNK];
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
+    int64_t i0 = ch * 2 * CHUNK, cnt = chunk_count(ch, 2 * CHUNK, n);
+    for (int64_t i = 0; i < cnt; i++) {
+        const double *row = cdf + ((i0 + i) / num_samples) * k;
+        double u = em_unit_f64(x[2 * i], x[2 * i + 1]) * row[k - 1];
+        out[i0 + i] = search_cdf(row, k, u);
+    }
+}
+
+int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *cdf, int64_t rows,
+                          int64_t k, int64_t num_samples, int64_t *out) {
+    if (rows < 0 || k < 1 || num_samples < 0) return EM_RNG_ESIZE;
+    if (num_samples > 0 && rows > MAX_VALUES / num_samples) return EM_RNG_ESIZE;
+    int64_t n = rows * num_samples;
+    if (n == 0) return EM_RNG_OK;
+    if (!cdf || !out) return EM_RNG_ENULL;
+    for (int64_t r = 0; r < rows; r++)
+        if (!(cdf[r * k + k - 1] > 0.0) || !isfinite(cdf[r * k + k - 1])) return EM_RNG_EARG;
+    int64_t nch = ceil_div(n, 2 * CHUNK);
+#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
+    for (int64_t ch = 0; ch < nch; ch++)
+        multinomial_chunk(seed, offset, ch, cdf, k, num_samples, out, n);
+    return EM_RNG_OK;
+}
