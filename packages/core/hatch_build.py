@@ -1,0 +1,43 @@
+"""Hatchling build hook: compile ember's C kernels into ``ember._C._lib`` with cffi.
+
+The builder script is loaded by path (never by importing ``ember``, which is
+not importable before its extension exists). Any compile error fails the build.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+from pathlib import Path
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class CffiBuildHook(BuildHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict) -> None:
+        if self.target_name != "wheel":
+            return
+        root = Path(self.root)
+        builder_path = root / "src" / "ember" / "_C" / "_build.py"
+        spec = importlib.util.spec_from_file_location("_ember_cffi_build", builder_path)
+        builder = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(builder)
+
+        self._tmp = tempfile.mkdtemp(prefix="ember-build-")
+        so_path = Path(builder.build(self._tmp))
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+        target = f"ember/_C/{so_path.name}"
+        if version == "editable":
+            # Editable installs import from src/: put the library there.
+            shutil.copy2(so_path, root / "src" / target)
+        else:
+            build_data["force_include"][str(so_path)] = target
+
+    def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""Shared machinery of op implementations: wrapping results, promotion, errors.
+
+Everything here sits on the per-op hot path, so it is written for speed:
+no ``*args`` plumbing, results made with ``_wrap``, and the autograd hook
+reached only when an input carries autograd metadata (``t._ag is not None``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember import _dtype
+from ember import _tensor as _T
+from ember._tensor import Tensor, _wrap
+
+_ndarray = np.ndarray
+_generic = np.generic
+_NUMBER_TYPES = (bool, int, float, complex)
+
+
+def result(r, inputs: tuple, name: str, params=None) -> Tensor:
+    """Wrap array ``r`` and record op ``name`` when an input needs a gradient."""
+    if type(r) is not _ndarray and isinstance(r, _generic):
+        r = np.asarray(r)
+    out = _wrap(r)
+    for x in inputs:
+        if isinstance(x, Tensor) and x._ag is not None:
+            _T._engine.record(name, out, inputs, params)
+            break
+    return out
+
+
+def record_if_needed(out, inputs: tuple, name: str, params=None):
+    """Record an op whose outputs (a Tensor or a tuple of them) are already wrapped."""
+    for x in inputs:
+        if isinstance(x, Tensor) and x._ag is not None:
+            _T._engine.record(name, out, inputs, params)
+            break
+    return out
+
+
+def as_scalar(x, name: str):
+    """A Python number from a number-like argument; TypeError for anything else."""
+    if type(x) in _NUMBER_TYPES:
+        return x
+    if isinstance(x, _generic):
+        return x.item()
+    if isinstance(x, Tensor):
+        return x
+    raise TypeError(f"{name}(): expected a Tensor or a number as argument, got {type(x).__name__}")
+
+
+def promote_arrays(x: Tensor, y: Tensor):
+    """``x`` and ``y``'s arrays cast to the dtype PyTorch's promotion gives them."""
+    xa, ya = x._a, y._a
+    if type(xa) is not type(ya):
+        raise_device_mismatch(x, y)
+    dt = _dtype.result_type(x, y).np
+    if xa.dtype != dt:
+        xa = xa.astype(dt)
+    if ya.dtype != dt:
+        ya = ya.astype(dt)
+    return xa, ya
+
+
+def scalar_compute_dtype(xa, s):
+    """The numpy dtype to compute ``array op scalar`` in when numpy's rule differs."""
+    k = xa.dtype.kind
+    if k in "biu" and isinstance(s, float):
+        return _dtype._default_float.np
+    if k in "biuf" and isinstance(s, complex):
+        return np.complex128 if xa.dtype == np.float64 else np.complex64
+    if xa.dtype == _dtype.bfloat16.np and not isinstance(s, bool):
+        return xa.dtype  # ml_dtypes would otherwise promote bfloat16 with a Python float
+    return None
+
+
+def raise_device_mismatch(x: Tensor, y: Tensor):
+    raise RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{x.device} and {y.device}!"
+    )
+
+
+def raise_binary(name: str, x, y, exc: Exception):
+    """Turn numpy's error for a binary op into PyTorch's exception type and message."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor):
+        if type(x._a) is not type(y._a):
+            raise_device_mismatch(x, y)
+        xs, ys = tuple(x.shape), tuple(y.shape)
+        if "broadcast" in str(exc):
+            raise RuntimeError(
+                f"{name}: the size of tensor a {xs} must match the size of tensor b {ys} "
+                "(or be 1) at each non-singleton dimension, counting from the last "
+                f"(broadcasting rule); got shapes {xs} and {ys}"
+            ) from None
+    if isinstance(exc, TypeError) and "cast" in str(exc):
+        raise RuntimeError(f"{name}: {exc}") from None
+    if isinstance(exc, TypeError):
+        raise TypeError(f"{name}: {exc}") from None
+    raise RuntimeError(f"{name}: {exc}") from None
+
+
+def raise_inplace(name: str, x: Tensor, y, exc: Exception):
+    """PyTorch's errors for a failed in-place op (shape or dtype of the output)."""
+    msg = str(exc)
+    if "broadcast" in msg or "non-broadcastable" in msg:
+        ys = tuple(y.shape) if isinstance(y, Tensor) else ()
+        raise RuntimeError(
+            f"{name}: output with shape {tuple(x.shape)} doesn't match the broadcast shape "
+            f"of the inputs {tuple(x.shape)} and {ys}"
+        ) from None
+    if "read-only" in msg:
+        raise RuntimeError(
+            f"{name}: unsupported operation: the written-to tensor is an expanded view or "
+            "otherwise read-only (more than one element refers to a single memory "
+            "location); call .clone() first"
+        ) from None
+    if isinstance(exc, TypeError) or "cast" in msg:
+        rt = _dtype.result_type(x, y) if isinstance(y, Tensor | int | float | complex) else "?"
+        raise RuntimeError(
+            f"{name}: result type {rt} can't be cast to the desired output type {x.dtype}"
+        ) from None
+    raise RuntimeError(f"{name}: {exc}") from None
