@@ -57,10 +57,7 @@ from ember import (
     random,  # noqa: E402
 )
 
-try:
-    from ember._ops.random_ops import *  # noqa: E402,F403
-except ModuleNotFoundError:  # TODO(random ops land in the next commit)
-    pass
+from ember._ops.random_ops import *  # noqa: E402,F403
 from ember.random import (  # noqa: E402
     Generator,
     get_rng_state,

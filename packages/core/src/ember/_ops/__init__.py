@@ -1,0 +1,1 @@
+"""Op implementations, one module per family; each registers its ops in ember._registry."""
