@@ -316,6 +316,10 @@ class _Fetch:
     def _stream(self, r: requests.Response, offset: int, total: int | None) -> None:
         name = os.path.basename(self.part).removesuffix(".partial")
         bar = make_bar(total, name, offset, self.progress)
+        # Keep the bytes of a body cut short (urllib3 would raise and drop the
+        # last chunk); the caller compares the size with Content-Length instead.
+        if hasattr(r.raw, "enforce_content_length"):
+            r.raw.enforce_content_length = False
         try:
             with open(self.part, "ab") as f:
                 for chunk in r.iter_content(_CHUNK):
