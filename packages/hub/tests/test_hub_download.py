@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from ember.hub import DownloadError, HashMismatchError, download_url_to_file
-from ember.hub import _download
+from ember.hub import DownloadError, HashMismatchError, _download, download_url_to_file
 
 
 def _sha(data: bytes) -> str:

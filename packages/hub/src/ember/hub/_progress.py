@@ -20,10 +20,14 @@ class Bar(Protocol):
 
 
 def format_size(n: float) -> str:
-    """``1536`` -> ``'1.5KiB'``: a byte count in binary units, 3 significant digits."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.3g}{unit}"
+    """``1536`` -> ``'1.5KiB'``: a byte count in binary units, about 3 significant digits."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    for unit in units:
+        # 1023.5 rounds up to 1024: show it as 1KiB rather than 1024B.
+        if abs(n) < 1023.5 or unit == units[-1]:
+            if unit == "B" or abs(n) >= 99.95:
+                return f"{n:.0f}{unit}"
+            return f"{n:.3g}{unit}"
         n /= 1024
     raise AssertionError("unreachable")
 
