@@ -74,8 +74,7 @@ def _cpu_only(device, what: str) -> None:
     kind = "cpu" if device is None else str(device).partition(":")[0]
     if kind == "cuda":
         raise RuntimeError(
-            f"{what}: a CUDA generator is not available yet in this ember build; "
-            "use device='cpu'"
+            f"{what}: a CUDA generator is not available yet in this ember build; use device='cpu'"
         )
     if kind != "cpu":
         raise RuntimeError(f"{what}: expected device 'cpu' or 'cuda', got {device!r}")
@@ -160,8 +159,11 @@ class Generator:
 
         a = new_state._a if isinstance(new_state, Tensor) else new_state
         if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.size != _STATE_BYTES:
-            got = (f"dtype {a.dtype}, {a.size} elements" if isinstance(a, np.ndarray)
-                   else type(new_state).__name__)
+            got = (
+                f"dtype {a.dtype}, {a.size} elements"
+                if isinstance(a, np.ndarray)
+                else type(new_state).__name__
+            )
             raise _ArgError(
                 f"set_state: expected a uint8 tensor of {_STATE_BYTES} elements from "
                 f"get_state(), got {got}"
@@ -199,8 +201,10 @@ class Generator:
         if dt == _F64:
             out = np.empty(shape, _F64)
             s, off = self._reserve((n + 1) // 2)
-            _check(lib.em_philox_uniform_f64(s, off, ffi.from_buffer("double[]", out), n,
-                                             low, high), "uniform")
+            _check(
+                lib.em_philox_uniform_f64(s, off, ffi.from_buffer("double[]", out), n, low, high),
+                "uniform",
+            )
             return out
         if dt != _F32 and dt not in _HALF_BITS:
             raise TypeError(f"uniform: expected a floating point dtype, got {dt}")
@@ -212,8 +216,10 @@ class Generator:
         s, off = self._reserve((n + 3) // 4)
         # 16-bit floats draw on their own grid (2^-11, 2^-8) so [0, 1) stays exact.
         bits = _HALF_BITS.get(dt, 24)
-        _check(lib.em_philox_uniform_f32(s, off, ffi.from_buffer("float[]", out), n, low, high,
-                                         bits), "uniform")
+        _check(
+            lib.em_philox_uniform_f32(s, off, ffi.from_buffer("float[]", out), n, low, high, bits),
+            "uniform",
+        )
         if dt == _F32:
             return out
         res = out.astype(dt)
@@ -226,11 +232,13 @@ class Generator:
         dt = np.dtype(np_dtype)
         mean, std = float(mean), float(std)
         if not (math.isfinite(std) and std >= 0.0) or not math.isfinite(mean):
-            raise _ArgError(f"normal expects finite mean and std >= 0.0, got mean={mean}, "
-                            f"std={std}")
+            raise _ArgError(
+                f"normal expects finite mean and std >= 0.0, got mean={mean}, std={std}"
+            )
         if dt.kind == "c":
-            part = self._normal((*shape, 2), _F32 if dt.itemsize == 8 else _F64, 0.0,
-                                std * math.sqrt(0.5))
+            part = self._normal(
+                (*shape, 2), _F32 if dt.itemsize == 8 else _F64, 0.0, std * math.sqrt(0.5)
+            )
             res = part.view(dt).reshape(shape)
             res += mean
             return res
@@ -238,15 +246,19 @@ class Generator:
         if dt == _F64:
             out = np.empty(shape, _F64)
             s, off = self._reserve((n + 1) // 2)
-            _check(lib.em_philox_normal_f64(s, off, ffi.from_buffer("double[]", out), n,
-                                            mean, std), "normal")
+            _check(
+                lib.em_philox_normal_f64(s, off, ffi.from_buffer("double[]", out), n, mean, std),
+                "normal",
+            )
             return out
         if dt != _F32 and dt not in _HALF_BITS:
             raise TypeError(f"normal: expected a floating point dtype, got {dt}")
         out = np.empty(shape, _F32)
         s, off = self._reserve((n + 3) // 4)
-        _check(lib.em_philox_normal_f32(s, off, ffi.from_buffer("float[]", out), n, mean, std),
-               "normal")
+        _check(
+            lib.em_philox_normal_f32(s, off, ffi.from_buffer("float[]", out), n, mean, std),
+            "normal",
+        )
         return out if dt == _F32 else out.astype(dt)
 
     def _exponential(self, shape, np_dtype, lambd: float = 1.0) -> np.ndarray:
@@ -259,15 +271,21 @@ class Generator:
         if dt == _F64:
             out = np.empty(shape, _F64)
             s, off = self._reserve((n + 1) // 2)
-            _check(lib.em_philox_exponential_f64(s, off, ffi.from_buffer("double[]", out), n,
-                                                 1.0 / lambd), "exponential")
+            _check(
+                lib.em_philox_exponential_f64(
+                    s, off, ffi.from_buffer("double[]", out), n, 1.0 / lambd
+                ),
+                "exponential",
+            )
             return out
         if dt != _F32 and dt not in _HALF_BITS:
             raise TypeError(f"exponential: expected a floating point dtype, got {dt}")
         out = np.empty(shape, _F32)
         s, off = self._reserve((n + 3) // 4)
-        _check(lib.em_philox_exponential_f32(s, off, ffi.from_buffer("float[]", out), n,
-                                             1.0 / lambd), "exponential")
+        _check(
+            lib.em_philox_exponential_f32(s, off, ffi.from_buffer("float[]", out), n, 1.0 / lambd),
+            "exponential",
+        )
         return out if dt == _F32 else out.astype(dt)
 
     def _randint(self, low: int, high: int, shape, np_dtype) -> np.ndarray:
@@ -295,8 +313,10 @@ class Generator:
         n = _numel(shape)
         out = np.empty(shape, np.int64)
         s, off = self._reserve((n + 1) // 2 if rng <= 2**32 else n)
-        _check(lib.em_philox_randint_i64(s, off, ffi.from_buffer("int64_t[]", out), n, low, rng),
-               "randint")
+        _check(
+            lib.em_philox_randint_i64(s, off, ffi.from_buffer("int64_t[]", out), n, low, rng),
+            "randint",
+        )
         return out if dt == np.int64 else out.astype(dt)
 
     def _randperm(self, n: int, np_dtype=np.int64) -> np.ndarray:
@@ -337,8 +357,17 @@ class Generator:
         pa = np.ascontiguousarray(pa).reshape(-1)
         out = np.empty(shape, np.uint8)
         s, off = self._reserve((n + 3) // 4)
-        _check(lib.em_philox_bernoulli(s, off, ffi.from_buffer("double[]", pa), pa.size,
-                                       ffi.from_buffer("uint8_t[]", out), n), "bernoulli")
+        _check(
+            lib.em_philox_bernoulli(
+                s,
+                off,
+                ffi.from_buffer("double[]", pa),
+                pa.size,
+                ffi.from_buffer("uint8_t[]", out),
+                n,
+            ),
+            "bernoulli",
+        )
         dt = np.dtype(np_dtype)
         return out.view(np.bool_) if dt == np.bool_ else out.astype(dt)
 
@@ -367,9 +396,18 @@ class Generator:
             cdf = np.ascontiguousarray(np.cumsum(p, axis=1))
             out = np.empty((rows, num_samples), np.int64)
             s, off = self._reserve((rows * num_samples + 1) // 2)
-            _check(lib.em_philox_multinomial(s, off, ffi.from_buffer("double[]", cdf), rows, k,
-                                             num_samples, ffi.from_buffer("int64_t[]", out)),
-                   "multinomial")
+            _check(
+                lib.em_philox_multinomial(
+                    s,
+                    off,
+                    ffi.from_buffer("double[]", cdf),
+                    rows,
+                    k,
+                    num_samples,
+                    ffi.from_buffer("int64_t[]", out),
+                ),
+                "multinomial",
+            )
             return out
         if np.any(np.count_nonzero(p, axis=1) < num_samples):
             raise _ArgError(

@@ -20,16 +20,40 @@ from ember._tensor import Tensor, _wrap
 from ember.random import Generator, _ArgError, _cpu_only, default_generator
 
 __all__ = [
-    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
-    "bernoulli", "normal", "multinomial", "uniform_", "normal_", "random_", "bernoulli_",
-    "exponential_", "cauchy_", "log_normal_", "geometric_",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "bernoulli",
+    "normal",
+    "multinomial",
+    "uniform_",
+    "normal_",
+    "random_",
+    "bernoulli_",
+    "exponential_",
+    "cauchy_",
+    "log_normal_",
+    "geometric_",
 ]
 
-_INPLACE = ["uniform_", "normal_", "random_", "bernoulli_", "exponential_", "cauchy_",
-            "log_normal_", "geometric_"]
+_INPLACE = [
+    "uniform_",
+    "normal_",
+    "random_",
+    "bernoulli_",
+    "exponential_",
+    "cauchy_",
+    "log_normal_",
+    "geometric_",
+]
 
 
 # ---- argument helpers ---------------------------------------------------------------
+
 
 def _gen(generator) -> Generator:
     if generator is None:
@@ -118,8 +142,17 @@ def _array(x) -> np.ndarray:
 
 # ---- creation -----------------------------------------------------------------------
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+
+def rand(
+    *size,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Uniform samples in [0, 1) of shape ``size`` (ints or one tuple); float32 values
     carry 24 random bits and are never 1.0."""
     _cpu_only(device, "rand")
@@ -128,8 +161,16 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _result(a, out, requires_grad, "rand")
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randn(
+    *size,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Standard normal samples of shape ``size`` (Box-Muller on Philox output)."""
     _cpu_only(device, "randn")
     shape = _shape(size, "randn")
@@ -137,8 +178,18 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _result(a, out, requires_grad, "randn")
 
 
-def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
-            layout=None, device=None, requires_grad: bool = False) -> Tensor:
+def randint(
+    *args,
+    size=None,
+    low=None,
+    high=None,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high,
     size)`` (int64 unless ``dtype`` says otherwise)."""
     _cpu_only(device, "randint")
@@ -153,18 +204,30 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         else:
             low = args[0]
     elif args:
-        raise TypeError(f"randint() takes (high, size) or (low, high, size), got {len(args)} "
-                        "positional arguments before size")
+        raise TypeError(
+            f"randint() takes (high, size) or (low, high, size), got {len(args)} "
+            "positional arguments before size"
+        )
     if high is None or size is None:
         raise TypeError("randint() missing required arguments: high and size")
     shape = _shape((size,), "randint")
-    a = _gen(generator)._randint(0 if low is None else low, high, shape,
-                                 _out_dtype(dtype, out, np.dtype(np.int64)))
+    a = _gen(generator)._randint(
+        0 if low is None else low, high, shape, _out_dtype(dtype, out, np.dtype(np.int64))
+    )
     return _result(a, out, requires_grad, "randint")
 
 
-def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
     _cpu_only(device, "randperm")
     a = _gen(generator)._randperm(n, _out_dtype(dtype, out, np.dtype(np.int64)))
@@ -177,25 +240,50 @@ def _like_dtype(input: Tensor, dtype) -> np.dtype:
     return input._a.dtype if dtype is None else _dtype.to_numpy_dtype(dtype)
 
 
-def rand_like(input: Tensor, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None, generator=None) -> Tensor:
+def rand_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    generator=None,
+) -> Tensor:
     """``rand`` with the shape (and, by default, dtype) of ``input``."""
     _cpu_only(device, "rand_like")
     a = _gen(generator)._uniform(tuple(input.shape), _like_dtype(input, dtype))
     return _result(a, None, requires_grad, "rand_like")
 
 
-def randn_like(input: Tensor, *, dtype=None, layout=None, device=None,
-               requires_grad: bool = False, memory_format=None, generator=None) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    generator=None,
+) -> Tensor:
     """``randn`` with the shape (and, by default, dtype) of ``input``."""
     _cpu_only(device, "randn_like")
     a = _gen(generator)._normal(tuple(input.shape), _like_dtype(input, dtype))
     return _result(a, None, requires_grad, "randn_like")
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
-                 layout=None, device=None, requires_grad: bool = False, memory_format=None,
-                 generator=None) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+    generator=None,
+) -> Tensor:
     """``randint`` with the shape and dtype of ``input``: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
     _cpu_only(device, "randint_like")
@@ -207,6 +295,7 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=
 
 # ---- distributions over tensors -----------------------------------------------------
 
+
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None) -> Tensor:
     """0/1 samples shaped and typed like ``input``, 1 with probability ``input[i]`` (or the
     scalar ``p`` when given)."""
@@ -216,8 +305,19 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None
     return _result(a, out, False, "bernoulli")
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
-           device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def normal(
+    mean,
+    std=1.0,
+    size=None,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Normal samples: ``normal(mean_tensor, std_tensor_or_float)``, ``normal(mean_float,
     std_tensor)`` (broadcast shapes), or ``normal(mean_float, std_float, size)``."""
     _cpu_only(device, "normal")
@@ -238,20 +338,23 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     return _result(a, out, requires_grad, "normal")
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator=None, out=None) -> Tensor:
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None
+) -> Tensor:
     """Category indices (int64) drawn from the weights in each row of ``input`` (1-D:
     shape ``(num_samples,)``; 2-D: ``(rows, num_samples)``). Without replacement each
     row's samples are distinct."""
     w = _array(input)
     if w.ndim not in (1, 2):
         raise _ArgError(f"multinomial: input must be 1-D or 2-D, got {w.ndim}-D")
-    a = _gen(generator)._multinomial(w.reshape(-1, w.shape[-1]) if w.ndim == 1 else w,
-                                     num_samples, replacement)
+    a = _gen(generator)._multinomial(
+        w.reshape(-1, w.shape[-1]) if w.ndim == 1 else w, num_samples, replacement
+    )
     return _result(a.reshape(-1) if w.ndim == 1 else a, out, False, "multinomial")
 
 
 # ---- in-place fills (Tensor methods) ------------------------------------------------
+
 
 def _from_kw(kw: dict, default, name: str):
     """``uniform_(**{'from': a})``: Python cannot spell ``from=`` as a parameter."""
@@ -261,8 +364,7 @@ def _from_kw(kw: dict, default, name: str):
     return value
 
 
-def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None,
-             **kw) -> Tensor:
+def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None, **kw) -> Tensor:
     """Fill with uniform samples in [from, to); returns self."""
     from_ = _from_kw(kw, from_, "uniform_")
     _check_writable(self, "uniform_")
@@ -275,8 +377,9 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
     return _fill(self, _gen(generator)._normal(self._a.shape, self._a.dtype, mean, std))
 
 
-def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
-            generator=None, **kw) -> Tensor:
+def random_(
+    self: Tensor, from_: int | None = None, to: int | None = None, *, generator=None, **kw
+) -> Tensor:
     """Fill with integers uniform in [from, to). ``random_(to)`` means [0, to); with no
     ``to`` the range is the dtype's: [0, max] for integers, [0, 2**mantissa_bits] for
     floats (every integer there is exact); returns self."""
@@ -353,8 +456,16 @@ def _install(cls=Tensor) -> None:
     cls.multinomial = multinomial
 
 
-for _name in ["rand", "randn", "randint", "randperm", "rand_like", "randn_like",
-              "randint_like", "normal"]:
+for _name in [
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "normal",
+]:
     register(_name, globals()[_name], "random", differentiable=False)
 register("bernoulli", bernoulli, "random", differentiable=False, methods=("bernoulli",))
 register("multinomial", multinomial, "random", differentiable=False, methods=("multinomial",))
