@@ -29,7 +29,8 @@ from .dataloader import DataLoader, _BaseIter
 from .worker import WorkerConfig, WorkerFailure, worker_loop
 
 # Seconds the workers get to exit after being asked, before SIGTERM, then SIGKILL.
-_JOIN_S = 2.0
+# Idle workers exit at once; only one stuck in a slow sample needs the signal.
+_JOIN_S = 0.5
 _STOP = object()  # an iterable dataset's worker ran out for this task
 _NOTHING = object()  # no batch ready yet
 

@@ -120,7 +120,9 @@ class Writer:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._seq = 0
-        self._made: dict[int, str] = {}  # id(mmap) -> segment name, for the current batch
+        # id(mmap) -> (segment name, mmap) for the current batch; holding the
+        # mmap keeps its id from being reused by another object meanwhile.
+        self._made: dict[int, tuple[str, mmap.mmap]] = {}
 
     def allocate(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         """An uninitialized array of ``shape`` and ``dtype`` in a fresh segment."""
@@ -131,19 +133,24 @@ class Writer:
         name = f"{self.prefix}{self._seq}"
         self._seq += 1
         mm = _create(name, nbytes)
-        self._made[id(mm)] = name
+        self._made[id(mm)] = (name, mm)
         return np.ndarray(shape, dtype, buffer=mm)
 
     def _leaf(self, a: np.ndarray, tensor: bool) -> Any:
         base = a.base
-        name = self._made.get(id(base)) if isinstance(base, mmap.mmap) else None
-        if name is None or not a.flags.c_contiguous or a.nbytes != len(base):
+        made = self._made.get(id(base))
+        if (
+            made is None
+            or made[1] is not base
+            or not a.flags.c_contiguous
+            or (a.nbytes != len(base))
+        ):
             if a.size == 0 or a.dtype.hasobject:
                 return Inline(a, tensor)
             out = self.allocate(a.shape, a.dtype)
             out[...] = a
-            name = self._made[id(out.base)]
-        return ShmRef(name, a.dtype, a.shape, tensor)
+            made = self._made[id(out.base)]
+        return ShmRef(made[0], a.dtype, a.shape, tensor)
 
     def pack(self, obj: Any) -> Any:
         """``obj`` with every tensor and numeric array replaced by a :class:`ShmRef`."""
@@ -167,7 +174,7 @@ class Writer:
 
     def discard(self) -> None:
         """Unlink the segments of a batch that will never be sent (it failed midway)."""
-        for name in self._made.values():
+        for name, _mm in self._made.values():
             unlink(name)
         self._made.clear()
 

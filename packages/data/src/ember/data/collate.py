@@ -134,9 +134,7 @@ def _collate(batch: Sequence[Any], path: str) -> Any:
                     f"default_collate: each element of the batch must have the same length: "
                     f"at {path} sample 0 has {len(elem)} fields but sample {i} has {len(s)}"
                 )
-        columns = [
-            _collate([s[j] for s in batch], f"{path}[{j}]") for j in range(len(elem))
-        ]
+        columns = [_collate([s[j] for s in batch], f"{path}[{j}]") for j in range(len(elem))]
         if _is_namedtuple(elem):
             return type(elem)(*columns)
         if isinstance(elem, tuple):

@@ -95,8 +95,10 @@ class DataLoader:
             )
         if prefetch_factor is None:
             prefetch_factor = 2 if num_workers > 0 else None
-        elif isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, int) or (
-            prefetch_factor < 1
+        elif (
+            isinstance(prefetch_factor, bool)
+            or not isinstance(prefetch_factor, int)
+            or (prefetch_factor < 1)
         ):
             raise ValueError(
                 f"DataLoader: prefetch_factor must be a positive int, got {prefetch_factor!r}"
@@ -120,9 +122,7 @@ class DataLoader:
                     "shuffle inside the dataset's __iter__"
                 )
             if sampler is not None or batch_sampler is not None:
-                raise ValueError(
-                    "DataLoader: an IterableDataset takes no sampler or batch_sampler"
-                )
+                raise ValueError("DataLoader: an IterableDataset takes no sampler or batch_sampler")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
         if batch_sampler is not None:

@@ -154,7 +154,9 @@ class ChainDataset(IterableDataset[T_co]):
     def __iter__(self) -> Iterator[T_co]:
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
-                raise TypeError(f"ChainDataset only chains IterableDatasets, got {type(d).__name__}")
+                raise TypeError(
+                    f"ChainDataset only chains IterableDatasets, got {type(d).__name__}"
+                )
             yield from d
 
     def __len__(self) -> int:

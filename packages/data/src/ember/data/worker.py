@@ -215,7 +215,11 @@ def worker_loop(cfg: WorkerConfig, index_queue: Any, conn: Any) -> None:
 
 
 def _run_task(
-    fetcher: MapFetcher | IterFetcher, writer: _shm.Writer, worker_id: int, epoch: int, idx: int,
+    fetcher: MapFetcher | IterFetcher,
+    writer: _shm.Writer,
+    worker_id: int,
+    epoch: int,
+    idx: int,
     indices: Any,
 ) -> tuple:
     try:
