@@ -146,3 +146,13 @@ class InitRecordingDataset(RangeDataset):
 
 def failing_init(worker_id):
     raise RuntimeError(f"init failed in worker {worker_id}")
+
+
+class FailingStream(IterableDataset):
+    """Yields 0, 1, 2 then raises while producing the fourth sample."""
+
+    def __iter__(self):
+        for i in range(10):
+            if i == 3:
+                raise OSError("stream broke")
+            yield i

@@ -98,7 +98,7 @@ def _gen(seed):
 
 def test_random_split_is_a_partition_and_reproducible():
     ds = Squares(10)
-    a, b = random_split(ds, [7, 3], generator=_gen(1))
+    a, b = random_split(ds, [np.int64(7), 3], generator=_gen(1))
     assert len(a) == 7 and len(b) == 3
     assert sorted(list(a.indices) + list(b.indices)) == list(range(10))
     a2, b2 = random_split(ds, [7, 3], generator=_gen(1))

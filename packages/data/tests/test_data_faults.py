@@ -9,6 +9,7 @@ import time
 import pytest
 from _data_helpers import (
     FailingDataset,
+    FailingStream,
     RangeDataset,
     SlowDataset,
     SuicideDataset,
@@ -150,3 +151,8 @@ def test_batches_outlive_the_loader_and_their_segment_names():
     assert _segments(prefix) == []
     # the memory stays mapped while the tensors live
     assert [x.numpy()[:, 0, 0].tolist() for x, _y in batches] == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_iterable_dataset_error_names_the_stream_position():
+    with pytest.raises(OSError, match=r"worker 0 while fetching sample #3 of the worker's stream"):
+        list(DataLoader(FailingStream(), batch_size=2, num_workers=1))

@@ -1,5 +1,6 @@
 """DataLoader behaviour with num_workers 0, 1 and 2, fork and spawn."""
 
+import mmap
 import random
 
 import numpy as np
@@ -89,9 +90,11 @@ def test_custom_collate_and_batch_sampler():
     assert len(loader) == 2
 
 
-@pytest.mark.parametrize("num_workers", [0, 2])
-def test_iterable_dataset_sharded_with_worker_info(num_workers):
-    loader = DataLoader(ShardedStream(11), batch_size=4, num_workers=num_workers)
+@pytest.mark.parametrize(("num_workers", "context"), [(0, None), (2, "fork"), (2, "spawn")])
+def test_iterable_dataset_sharded_with_worker_info(num_workers, context):
+    loader = DataLoader(
+        ShardedStream(11), batch_size=4, num_workers=num_workers, multiprocessing_context=context
+    )
     got = sorted(v for (batch,) in ([b] for b in loader) for v in batch[:, 0].tolist())
     assert got == list(range(11))
     assert len(loader) == 3
@@ -236,3 +239,13 @@ def test_argument_validation():
         DataLoader(ds, timeout=-1)
     with pytest.raises(TypeError, match="generator"):
         DataLoader(ds, generator="seed")
+
+
+def test_worker_batches_arrive_in_shared_memory_not_pickled():
+    ((x, y),) = list(DataLoader(RangeDataset(64), batch_size=64, num_workers=1))
+    for t in (x, y):
+        base = t.numpy()
+        while isinstance(base, np.ndarray):
+            base = base.base
+        assert isinstance(base, mmap.mmap), type(base)  # a view of the segment, no copy
+    np.testing.assert_array_equal(y.numpy(), np.arange(64))

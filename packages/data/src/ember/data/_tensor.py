@@ -49,16 +49,3 @@ def wrap(a: np.ndarray) -> Any:
         # ember-core without a Tensor yet: batches stay numpy arrays.
         return a
     return maker(a)
-
-
-def from_data(x: Any) -> Any:
-    """A tensor from a Python scalar (int -> int64, float -> float64, bool -> bool)."""
-    if isinstance(x, bool):
-        return wrap(np.asarray(x, dtype=np.bool_))
-    if isinstance(x, int):
-        return wrap(np.asarray(x, dtype=np.int64))
-    if isinstance(x, float):
-        return wrap(np.asarray(x, dtype=np.float64))
-    if isinstance(x, complex):
-        return wrap(np.asarray(x, dtype=np.complex64))
-    raise TypeError(f"cannot make a tensor from {type(x).__name__}")

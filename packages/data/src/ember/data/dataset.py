@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import numbers
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -208,7 +209,7 @@ def random_split(
     """
     _random.check_generator(generator, "random_split")
     n = len(dataset)  # type: ignore[arg-type]
-    lengths = list(lengths)
+    lengths = [int(x) if isinstance(x, numbers.Integral) else x for x in lengths]
     if not lengths:
         raise ValueError("random_split needs at least one length")
     if any(isinstance(x, float) for x in lengths):
