@@ -30,7 +30,10 @@ def make_ffi() -> cffi.FFI:
     for header in headers():
         ffi.cdef(header.read_text())
     includes = "\n".join(f'#include "{h.name}"' for h in headers())
-    cflags = ["-std=gnu11", "-fopenmp", "-fno-math-errno", "-Wall", "-Wno-unused-function"]
+    # -fno-math-errno / -fno-trapping-math let GCC vectorize sqrt, floor and selects; never
+    # -ffast-math: the kernels rely on NaN and inf semantics.
+    cflags = ["-std=gnu11", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-Wall",
+              "-Wno-unused-function"]
     ldflags = ["-fopenmp", "-lm"]
     if os.environ.get("EMBER_SANITIZE") == "1":
         cflags += [
