@@ -23,6 +23,7 @@ class Route:
     fail_first: answer HTTP 500 to this many requests before serving.
     cut: cut this many responses off halfway (full Content-Length, half the body).
     ignore_range: answer Range requests with 200 and the whole file.
+    bad_range: answer Range requests with 206 but from byte 0 (a broken server).
     slow: seconds to sleep after each 8 KiB chunk.
     stall: seconds to sleep after the headers, before the body.
     status: answer every request with this status and no body (e.g. 404).
@@ -32,6 +33,7 @@ class Route:
     fail_first: int = 0
     cut: int = 0
     ignore_range: bool = False
+    bad_range: bool = False
     slow: float = 0.0
     stall: float = 0.0
     status: int | None = None
@@ -69,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         data, start = route.data, 0
         if rng and not route.ignore_range:
-            start = int(rng.removeprefix("bytes=").split("-")[0])
+            start = 0 if route.bad_range else int(rng.removeprefix("bytes=").split("-")[0])
             if start >= len(data):
                 self._empty(416, {"Content-Range": f"bytes */{len(data)}"})
                 return

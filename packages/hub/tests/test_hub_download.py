@@ -101,6 +101,15 @@ def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
     assert len(reqs) == 2 and reqs[1].range is not None  # asked, got 200, started over
 
 
+def test_server_sending_the_wrong_range_restarts_from_zero(server, tmp_path):
+    data = os.urandom(200_000)
+    url = server.add("/badrange.bin", data, cut=1, bad_range=True)
+    download_url_to_file(url, tmp_path / "r.bin", progress=False, sha256=_sha(data))
+    assert (tmp_path / "r.bin").read_bytes() == data
+    ranges = [r.range for r in server.requests_for("/badrange.bin")]
+    assert ranges == [None, f"bytes={len(data) // 2}-", None]
+
+
 def test_partial_from_earlier_call_is_resumed(server, tmp_path):
     data = os.urandom(120_000)
     url = server.add("/p.bin", data)

@@ -63,6 +63,7 @@ def load_state_dict_from_url(
     progress: bool = True,
     check_hash: bool = False,
     file_name: str | None = None,
+    weights_only: bool = True,
 ) -> dict[str, Any]:
     """Download a checkpoint into the cache (once) and load it with ``ember.load``.
 
@@ -74,6 +75,8 @@ def load_state_dict_from_url(
         check_hash: verify the file against the SHA-256 prefix in its name
             (``resnet18-f37072fd.pth``); a name without one raises ValueError.
         file_name: the cached file's name; default the URL's last path segment.
+        weights_only: passed to ``ember.load``, which accepts it for PyTorch
+            compatibility and always loads only tensors and plain containers.
 
     Returns:
         The state dict. ``ember.load`` is core's safe loader: it reads ember
@@ -83,4 +86,4 @@ def load_state_dict_from_url(
     import ember
 
     path = cached_download(url, model_dir, progress, check_hash, file_name)
-    return ember.load(path, map_location=map_location)
+    return ember.load(path, map_location=map_location, weights_only=weights_only)

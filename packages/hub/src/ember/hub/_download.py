@@ -293,8 +293,10 @@ class _Fetch:
                 raise DownloadError(
                     f"downloading {self.url} failed: HTTP {status} {r.reason}", status
                 )
-            if status == 206 and (not offset or _range_start(r) != offset):
-                self._restart()  # a range we did not ask for: start over cleanly
+            if status == 206 and _range_start(r) != offset:
+                if not offset:  # a range we never asked for: retrying won't help
+                    raise DownloadError(f"{self.url}: HTTP 206 for a request without Range")
+                self._restart()  # the wrong range: start over from byte 0
                 return False
             if status != 206:
                 if offset:
