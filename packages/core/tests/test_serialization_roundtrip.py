@@ -317,3 +317,27 @@ def test_requires_grad_is_recorded():
     if _tensor._engine is not None:
         t = _wrap(np.ones(2)).requires_grad_(True)
         assert roundtrip(t).requires_grad
+
+
+def test_text_mode_file_is_refused(tmp_path):
+    serialization.save([1], tmp_path / "t.ember")
+    with open(tmp_path / "t.ember", encoding="latin-1") as f:
+        with pytest.raises(TypeError, match="binary mode"):
+            serialization.load(f)
+
+
+def test_non_seekable_stream_loads():
+    class Stream(io.RawIOBase):
+        def __init__(self, data):
+            self._src = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self._src.readinto(b)
+
+    buf = io.BytesIO()
+    serialization.save({"x": _wrap(np.arange(3))}, buf)
+    back = serialization.load(Stream(buf.getvalue()))
+    np.testing.assert_array_equal(back["x"]._a, [0, 1, 2])

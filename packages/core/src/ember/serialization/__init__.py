@@ -64,6 +64,9 @@ def load(
     if it were True (only tensors and plain containers, never arbitrary objects),
     and ``False`` does not change that.
 
+    Zip entries are CRC-checked as they are read (PyTorch skips this), so a
+    corrupted file fails here rather than loading wrong weights.
+
     Raises :class:`CheckpointError` (a ValueError) for damaged, truncated or
     inconsistent files and :class:`UnpicklingError` for pickles that name anything
     outside the allowlist; either way nothing is executed and nothing is returned.
@@ -74,6 +77,8 @@ def load(
     with _opened(f) as fileobj:
         start = fileobj.tell()
         head = fileobj.read(8)
+        if not isinstance(head, bytes):
+            raise TypeError("load needs a file opened in binary mode ('rb')")
         fileobj.seek(start)
         if head[:4] == _ZIP_MAGIC:
             return _load_zip(fileobj, map_location)
@@ -81,7 +86,7 @@ def load(
             return _torch_legacy.read(safetensors.read_all(fileobj), map_location)
         if len(head) == 8 and int.from_bytes(head, "little") > 0:
             data = safetensors.read_all(fileobj)
-            if data[8:9] == b"{":
+            if bytes(data[8:9]) == b"{":
                 return safetensors._tensors(data, map_location)
         raise CheckpointError(
             f"unrecognized checkpoint format (first bytes {bytes(head)!r}): expected an ember "

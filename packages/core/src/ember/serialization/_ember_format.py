@@ -230,7 +230,7 @@ def write(p: _Plan, f: BinaryIO) -> None:
 def read(zf: zipfile.ZipFile, f: BinaryIO, map_location):
     """Load the object stored in ember-format archive ``zf`` (opened on ``f``)."""
     manifest = _parse_manifest(_zip.read_small(zf, MANIFEST, _WHAT))
-    data = np.frombuffer(_zip.read_buffer(zf, f, DATA, _WHAT), np.uint8)
+    data = _zip.read_buffer(zf, f, DATA, _WHAT)
     storages = []
     for i, s in enumerate(_field(manifest, "storages", list)):
         off = _field(s, "offset", int, f"storage {i}")

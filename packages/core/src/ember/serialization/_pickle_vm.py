@@ -78,8 +78,9 @@ class RestrictedUnpickler:
 
     callables: frozenset[int] = frozenset()  # ids of objects REDUCE may call
 
-    def __init__(self, data: bytes | bytearray, start: int = 0, *, what: str = "pickle") -> None:
-        self._data = data
+    def __init__(self, data, start: int = 0, *, what: str = "pickle") -> None:
+        # Any 1-D byte buffer (bytes, bytearray, a uint8 array): read through a view.
+        self._data = memoryview(data).cast("B")
         self._start = start
         self.what = what
 
@@ -164,12 +165,15 @@ class RestrictedUnpickler:
         return s.unpack(self._read(s.size))[0]
 
     def _line(self) -> bytes:
-        end = self._data.find(b"\n", self.pos, self.pos + _LINE_LIMIT)
-        if end < 0:
-            raise UnpicklingError(f"{self.what}: unterminated text line at byte {self.pos}")
-        line = bytes(self._data[self.pos : end])
-        self.pos = end + 1
-        return line
+        # Look in a short window first: names and numbers are short, and copying the
+        # full limit for every text opcode would let a file cost far more than its size.
+        for window in (256, _LINE_LIMIT):
+            chunk = bytes(self._data[self.pos : self.pos + window])
+            end = chunk.find(b"\n")
+            if end >= 0:
+                self.pos += end + 1
+                return chunk[:end]
+        raise UnpicklingError(f"{self.what}: unterminated text line at byte {self.pos}")
 
     # ----- stack -----
     def _pop(self):

@@ -31,13 +31,13 @@ PROTOCOL_VERSION = 1001
 _WHAT = "PyTorch legacy checkpoint"
 
 
-def _plain(data: bytearray, pos: int, what: str):
+def _plain(data: np.ndarray, pos: int, what: str):
     # The header pickles hold plain data only: no globals, no persistent ids.
     return RestrictedUnpickler(data, pos, what=f"{_WHAT} {what}").load()
 
 
-def read(data: bytearray, map_location):
-    """Load the object in legacy checkpoint ``data`` (the whole file)."""
+def read(data: np.ndarray, map_location):
+    """Load the object in legacy checkpoint ``data`` (the whole file, 1-D uint8)."""
     try:
         magic, pos = _plain(data, 0, "magic number")
     except UnpicklingError as exc:
@@ -97,12 +97,11 @@ def read(data: bytearray, map_location):
             f"{_WHAT}: storage keys {sorted(set(keys) ^ set(specs))} are listed but not "
             "used, or used but not stored"
         )
-    whole = np.frombuffer(data, np.uint8)
     for key in keys:
         dtype, numel = specs[key]
         if pos + 8 > len(data):
             raise CheckpointError(f"{_WHAT}: truncated before storage {key!r}")
-        count = int.from_bytes(data[pos : pos + 8], "little", signed=True)
+        count = int.from_bytes(bytes(data[pos : pos + 8]), "little", signed=True)
         if count != numel:
             raise CheckpointError(
                 f"{_WHAT}: storage {key!r} records {count} elements, its tensors say {numel}"
@@ -114,6 +113,6 @@ def read(data: bytearray, map_location):
                 f"{_WHAT}: truncated: storage {key!r} needs {nbytes} bytes, "
                 f"{max(len(data) - start, 0)} remain"
             )
-        storages[key] = whole[start:pos]
+        storages[key] = data[start:pos]
         swap_to_native(storages[key], dtype, True)
     return unpickler.load()[0]

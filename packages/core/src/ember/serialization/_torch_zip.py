@@ -12,8 +12,6 @@ from __future__ import annotations
 import zipfile
 from typing import BinaryIO
 
-import numpy as np
-
 from . import _zip
 from ._dtypes import BY_NAME
 from ._errors import CheckpointError
@@ -81,9 +79,8 @@ def read(zf: zipfile.ZipFile, f: BinaryIO, map_location):
                     f"{_WHAT}: storage {key!r} holds {len(raw)} bytes but {numel} "
                     f"{stype.dtype} elements need {expected}"
                 )
-            buffer = np.frombuffer(raw, np.uint8)
-            swap_to_native(buffer, stype.dtype, little)
-            s = loaded[key] = Storage(buffer, stype.dtype, location)
+            swap_to_native(raw, stype.dtype, little)
+            s = loaded[key] = Storage(raw, stype.dtype, location)
         return s
 
     unpickler = TorchUnpickler(

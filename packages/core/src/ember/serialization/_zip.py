@@ -6,7 +6,10 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
+
+import numpy as np
 
 from ._errors import CheckpointError
 
@@ -46,15 +49,16 @@ def read_small(zf: zipfile.ZipFile, name: str, what: str) -> bytes:
         raise CheckpointError(f"{what}: cannot read zip entry {name!r} ({exc})") from exc
 
 
-def read_buffer(zf: zipfile.ZipFile, f: BinaryIO, name: str, what: str) -> bytearray:
-    """Entry ``name`` as a new writable ``bytearray``, CRC-checked.
+def read_buffer(zf: zipfile.ZipFile, f: BinaryIO, name: str, what: str) -> np.ndarray:
+    """Entry ``name`` as a new writable 1-D uint8 array, CRC-checked.
 
-    A stored entry is read from the file directly into the buffer (one copy from
-    disk, none in memory); a compressed one goes through zipfile.
+    A stored entry is read from the file directly into the array (one copy from
+    disk, no zero-filling, CRC computed on a second thread while reading); a
+    compressed one goes through zipfile.
     """
     info = _info(zf, name, what)
     if info.compress_type != zipfile.ZIP_STORED:
-        return bytearray(read_small(zf, name, what))
+        return np.frombuffer(bytearray(read_small(zf, name, what)), np.uint8)
     if info.compress_size != info.file_size:
         raise CheckpointError(
             f"{what}: stored entry {name!r} has compressed size {info.compress_size} "
@@ -70,30 +74,58 @@ def read_buffer(zf: zipfile.ZipFile, f: BinaryIO, name: str, what: str) -> bytea
     if f.read(name_len) != info.orig_filename.encode(encoding, "replace"):
         raise CheckpointError(f"{what}: local header of zip entry {name!r} names another file")
     f.seek(extra_len, 1)
-    buf = bytearray(info.file_size)
-    got = readinto_exact(f, buf)
+    buf = np.empty(info.file_size, np.uint8)
+    got, crc = readinto_exact(f, buf, crc=True)
     if got != info.file_size:
         raise CheckpointError(
             f"{what}: zip entry {name!r} is truncated: expected {info.file_size} bytes, got {got}"
         )
-    if zlib.crc32(buf) != info.CRC:
+    if crc != info.CRC:
         raise CheckpointError(f"{what}: zip entry {name!r} fails its CRC check (file corrupted)")
     return buf
 
 
-def readinto_exact(f: BinaryIO, buf: bytearray) -> int:
-    """Fill ``buf`` from ``f``; returns the bytes read (fewer only at end of file)."""
+_CHUNK = 1 << 24
+
+
+def readinto_exact(f: BinaryIO, buf: np.ndarray, *, crc: bool = False) -> tuple[int, int]:
+    """Fill 1-D uint8 ``buf`` from ``f``; returns ``(bytes read, CRC-32 of them)``
+    (the CRC is 0 unless asked for). Fewer bytes are read only at end of file.
+
+    Large reads go in chunks, and the CRC of one chunk is computed on a worker
+    thread while the next is read (both release the GIL).
+    """
     view = memoryview(buf)
-    readinto = getattr(f, "readinto", None)
+    state = [0]
+
+    def update(part) -> None:
+        state[0] = zlib.crc32(part, state[0])
+
+    pool = ThreadPoolExecutor(1) if crc and len(buf) > 2 * _CHUNK else None
+    pending = []
     got = 0
-    while got < len(buf):
-        if readinto is not None:
-            n = readinto(view[got:]) or 0
-        else:
-            chunk = f.read(len(buf) - got)
-            n = len(chunk)
-            view[got : got + n] = chunk
-        if n == 0:
-            break
-        got += n
-    return got
+    try:
+        while got < len(buf):
+            n = _read_some(f, view[got : min(got + _CHUNK, len(buf))])
+            if n == 0:
+                break
+            if pool is not None:
+                pending.append(pool.submit(update, view[got : got + n]))
+            elif crc:
+                update(view[got : got + n])
+            got += n
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    for p in pending:
+        p.result()  # re-raise anything the worker hit
+    return got, state[0]
+
+
+def _read_some(f: BinaryIO, view: memoryview) -> int:
+    readinto = getattr(f, "readinto", None)
+    if readinto is not None:
+        return readinto(view) or 0
+    chunk = f.read(len(view))
+    view[: len(chunk)] = chunk
+    return len(chunk)

@@ -13,6 +13,7 @@ tile the data area exactly: no gap, no overlap, nothing left over.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -108,7 +109,7 @@ def _parse_header(data, size: int) -> tuple[dict, dict, int]:
     """
     if size < 8:
         raise CheckpointError(f"{_WHAT}: {size} bytes is too short for the 8-byte header size")
-    n = int.from_bytes(data[:8], "little")
+    n = int.from_bytes(bytes(data[:8]), "little")
     if n > _HEADER_LIMIT or 8 + n > size:
         raise CheckpointError(
             f"{_WHAT}: header claims {n} bytes but the file has {size - 8} after the size field"
@@ -187,7 +188,9 @@ def _parse_entry(name: str, info) -> tuple[str, tuple, int, int]:
     return dtype, tuple(shape), offsets[0], offsets[1]
 
 
-def _tensors(buffer: bytearray, map_location="cpu") -> dict:
+def _tensors(buffer, map_location="cpu") -> dict:
+    if not isinstance(buffer, np.ndarray):
+        buffer = np.frombuffer(buffer, np.uint8)
     entries, _metadata, start = _parse_header(buffer, len(buffer))
     out = {}
     for name, (dtype, shape, begin, _end) in entries.items():
@@ -204,7 +207,7 @@ def _tensors(buffer: bytearray, map_location="cpu") -> dict:
 
 def load(data: bytes | bytearray) -> dict:
     """The tensors (name -> Tensor) encoded in safetensors bytes ``data``."""
-    return _tensors(bytearray(data))
+    return _tensors(np.frombuffer(bytearray(data), np.uint8))
 
 
 def load_file(filename: str | os.PathLike, device: str = "cpu") -> dict:
@@ -226,14 +229,12 @@ def load_metadata(filename: str | os.PathLike) -> dict[str, str]:
     return _parse_header(head, size)[1]
 
 
-def read_all(f) -> bytearray:
-    """The rest of binary file ``f`` as one writable buffer."""
+def read_all(f) -> np.ndarray:
+    """The rest of binary file ``f`` as one writable 1-D uint8 array."""
     try:
         size = os.fstat(f.fileno()).st_size - f.tell()
-    except (AttributeError, OSError, ValueError):
-        return bytearray(f.read())
-    buf = bytearray(max(size, 0))
-    got = _zip.readinto_exact(f, buf)
-    if got != len(buf):
-        del buf[got:]
-    return buf
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return np.frombuffer(bytearray(f.read()), np.uint8)
+    buf = np.empty(max(size, 0), np.uint8)
+    got = _zip.readinto_exact(f, buf)[0]
+    return buf[:got]
