@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--torch-python", help="interpreter with torch installed")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2, help="epochs per child process")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -149,14 +150,14 @@ def main() -> None:
         frameworks["torch"] = args.torch_python
     rates: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.repeats):
-        for workers in (0, 2):
+        for workers in args.workers:
             for name, python in frameworks.items():
                 rates.setdefault((name, workers), []).extend(
                     _run_child(python, name, workers, args.epochs)
                 )
     print(f"DataLoader, {N_ITEMS} items of 3x32x32 float32, batch {BATCH}, shuffle")
     print(f"median items/s over {args.repeats} x {args.epochs} epochs, interleaved")
-    for workers in (0, 2):
+    for workers in args.workers:
         line = f"  num_workers={workers}: ember {statistics.median(rates['ember', workers]):9.0f}"
         if "torch" in frameworks:
             t = statistics.median(rates["torch", workers])

@@ -197,7 +197,7 @@ def test_persistent_workers_survive_epochs():
 
 
 def test_out_of_order_yields_ready_batches_first():
-    ds = SlowDataset(8, delay=0.5, slow=0)
+    ds = SlowDataset(8, delay=1.0, slow=0)
     ordered = _labels(DataLoader(ds, batch_size=2, num_workers=2))
     assert ordered == [[0, 1], [2, 3], [4, 5], [6, 7]]
     loose = _labels(DataLoader(ds, batch_size=2, num_workers=2, in_order=False))
