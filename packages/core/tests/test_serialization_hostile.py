@@ -426,3 +426,15 @@ def test_tensor_metadata_conj_and_neg_bits_are_applied():
                 glob("torch._utils", "_rebuild_tensor_v2") + bad + b"R", {"0": values.tobytes()}
             )
         )
+
+
+def test_cuda_checkpoint_without_cuda_suggests_map_location():
+    import ember
+
+    if ember.cuda.is_available():
+        pytest.skip("a GPU is present: the tensor would simply move there")
+    pkl = tensor().replace(s("cpu"), s("cuda:0"))
+    with pytest.raises(RuntimeError, match="saved on 'cuda:0'; pass map_location='cpu'"):
+        serialization.load(torch_zip(pkl, {"0": F32}))
+    t = serialization.load(torch_zip(pkl, {"0": F32}), map_location="cpu")
+    np.testing.assert_array_equal(t._a, [0, 1, 2, 3])

@@ -73,4 +73,12 @@ def place(t, location: str, map_location):
     target = str(target)
     if target == "cpu" and device_of(t) == "cpu":
         return t
-    return t.to(target)
+    try:
+        return t.to(target)
+    except RuntimeError as exc:
+        if map_location is not None:
+            raise
+        raise RuntimeError(
+            f"{exc}. This tensor was saved on {location!r}; pass map_location='cpu' to "
+            "ember.load to load it on the CPU"
+        ) from exc
