@@ -65,26 +65,46 @@ def _child(framework: str, num_workers: int, epochs: int) -> None:
         from ember.data import DataLoader
 
         dataset = ImageDataset(ember.from_numpy)
-    times = []
+    times, cpu = [], []
     for _ in range(epochs):
-        loader = DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=num_workers)
+        c0 = _cpu_seconds()
         t0 = time.perf_counter()
+        loader = DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=num_workers)
         n = 0
         for x, _y in loader:
             n += x.shape[0]
         times.append(time.perf_counter() - t0)
+        del loader, x, _y
+        cpu.append(_cpu_seconds() - c0)  # workers are joined by now: their time counts
         assert n == N_ITEMS, n
-    print(json.dumps({"items_per_s": [N_ITEMS / t for t in times]}))
+    print(
+        json.dumps(
+            {
+                "items_per_s": [N_ITEMS / t for t in times],
+                "items_per_cpu_s": [N_ITEMS / c for c in cpu],
+            }
+        )
+    )
 
 
-def _run_child(python: str, framework: str, num_workers: int, epochs: int) -> list[float]:
+def _cpu_seconds() -> float:
+    # Main process plus reaped workers: a figure that other load on a shared
+    # machine does not distort the way wall-clock throughput is distorted.
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _run_child(python: str, framework: str, num_workers: int, epochs: int) -> dict:
     out = subprocess.run(
         [python, __file__, "--child", framework, str(num_workers), str(epochs)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return json.loads(out.strip().splitlines()[-1])["items_per_s"]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _transport(repeats: int) -> dict[str, float]:
@@ -148,22 +168,22 @@ def main() -> None:
     frameworks = {"ember": sys.executable}
     if args.torch_python:
         frameworks["torch"] = args.torch_python
-    rates: dict[tuple[str, int], list[float]] = {}
+    rates: dict[tuple[str, str, int], list[float]] = {}
     for _ in range(args.repeats):
         for workers in args.workers:
             for name, python in frameworks.items():
-                rates.setdefault((name, workers), []).extend(
-                    _run_child(python, name, workers, args.epochs)
-                )
+                for key, values in _run_child(python, name, workers, args.epochs).items():
+                    rates.setdefault((key, name, workers), []).extend(values)
     print(f"DataLoader, {N_ITEMS} items of 3x32x32 float32, batch {BATCH}, shuffle")
-    print(f"median items/s over {args.repeats} x {args.epochs} epochs, interleaved")
-    for workers in args.workers:
-        line = f"  num_workers={workers}: ember {statistics.median(rates['ember', workers]):9.0f}"
-        if "torch" in frameworks:
-            t = statistics.median(rates["torch", workers])
-            e = statistics.median(rates["ember", workers])
-            line += f"   torch {t:9.0f}   ember/torch {e / t:5.2f}x"
-        print(line)
+    print(f"medians over {args.repeats} x {args.epochs} epochs, interleaved")
+    for key, label in (("items_per_s", "items/s"), ("items_per_cpu_s", "items/CPU-s")):
+        for workers in args.workers:
+            e = statistics.median(rates[key, "ember", workers])
+            line = f"  {label:11s} num_workers={workers}: ember {e:9.0f}"
+            if "torch" in frameworks:
+                t = statistics.median(rates[key, "torch", workers])
+                line += f"   torch {t:9.0f}   ember/torch {e / t:5.2f}x"
+            print(line)
     tr = _transport(args.repeats)
     print("worker -> main transport of one 128x3x32x32 float32 batch (median per batch):")
     print(
