@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from ember.hub import _progress
 from ember.hub._progress import ProgressBar, format_size, format_time
 
 
@@ -36,10 +37,12 @@ def test_format_time(s, text):
     assert format_time(s) == text
 
 
-def test_bar_draws_on_a_terminal():
+def test_bar_draws_on_a_terminal(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(_progress.time, "monotonic", lambda: now[0])
     out = _Tty()
     bar = ProgressBar(total=4096, desc="w.pth", stream=out, min_interval=0)
-    bar._start -= 2.0  # two seconds have passed
+    now[0] += 2.0  # two seconds pass
     bar.update(1024)
     bar.update(1024)
     bar.close()
