@@ -7,6 +7,7 @@ not importable before its extension exists). Any compile error fails the build.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,8 +33,12 @@ class CffiBuildHook(BuildHookInterface):
         build_data["infer_tag"] = True
         target = f"ember/_C/{so_path.name}"
         if version == "editable":
-            # Editable installs import from src/: put the library there.
-            shutil.copy2(so_path, root / "src" / target)
+            # Editable installs import from src/: put the library there. Copy then rename,
+            # so a process that has the old library mapped keeps a valid file.
+            dest = root / "src" / target
+            tmp = dest.with_suffix(".tmp")
+            shutil.copy2(so_path, tmp)
+            os.replace(tmp, dest)
         else:
             build_data["force_include"][str(so_path)] = target
 

@@ -1,0 +1,149 @@
+"""The one entry point: build, test, lint, benchmark, and run the demo.
+
+    nox -s demo          # the main job: train a model on the embedded data
+    nox -s tests         # every package's tests in one venv (what CI runs)
+    nox -s tests-core    # one package alone, in a venv with only its dependencies
+    nox -s lint bench sanitize cuda-compile
+
+Packages are installed from packages/<name> in dependency order; each session's
+venv holds only what that session needs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+# package -> ember packages it depends on (the arrows of ARCHITECTURE.md §1)
+PACKAGES = {
+    "core": [],
+    "autograd": ["core"],
+    "nn": ["core", "autograd"],
+    "optim": ["core", "autograd"],
+    "data": ["core"],
+    "hub": ["core"],
+    "vision": ["core", "autograd", "nn", "data", "hub"],
+    "text": ["core", "autograd", "nn", "data", "hub"],
+}
+
+
+def present() -> list[str]:
+    """Packages that exist in this checkout (each appears when its issue lands)."""
+    return [p for p in PACKAGES if (ROOT / "packages" / p / "pyproject.toml").exists()]
+
+
+def _closure(name: str) -> list[str]:
+    out: list[str] = []
+    for dep in PACKAGES[name]:
+        for d in _closure(dep):
+            if d not in out:
+                out.append(d)
+    if name not in out:
+        out.append(name)
+    return out
+
+
+def _install(session: nox.Session, names: list[str], extras: str = "test") -> None:
+    args = []
+    for n in names:
+        path = f"packages/{n}"
+        has_test_extra = "test =" in (ROOT / path / "pyproject.toml").read_text()
+        args.append(f"{path}[{extras}]" if has_test_extra and extras else path)
+    session.install(*args)
+
+
+def _pytest(session: nox.Session, paths: list[str]) -> None:
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths, *session.posargs)
+
+
+for _pkg in PACKAGES:
+
+    def _make(pkg: str):
+        @nox.session(name=f"tests-{pkg}")
+        def _tests(session: nox.Session) -> None:
+            if pkg not in present():
+                session.skip(f"packages/{pkg} does not exist yet")
+            _install(session, _closure(pkg))
+            _pytest(session, [f"packages/{pkg}/tests"])
+
+        _tests.__doc__ = f"ember-{pkg}'s tests, in a venv with only it and its dependencies."
+        return _tests
+
+    globals()[f"tests_{_pkg}"] = _make(_pkg)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every package's tests in one venv (what CI runs)."""
+    pkgs = present()
+    _install(session, pkgs)
+    paths = [f"packages/{p}/tests" for p in pkgs]
+    _pytest(session, paths + (["tests"] if (ROOT / "tests").is_dir() else []))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: train a model on data that needs no network and report accuracy."""
+    pkgs = present()
+    _install(session, pkgs, extras="")
+    script = ROOT / "examples" / "mnist_lenet.py"
+    if script.exists():
+        session.run("python", str(script), *session.posargs)
+    else:
+        session.run("python", "examples/two_layer_net.py", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the whole repo (settings in the root pyproject.toml)."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite: ratios against numpy and, where installable, PyTorch."""
+    _install(session, present(), extras="")
+    session.install("torch==2.13.0")
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script))
+
+
+@nox.session
+def sanitize(session: nox.Session) -> None:
+    """Build ember._C with AddressSanitizer + UBSan and run the C-kernel fuzz suite."""
+    session.install("numpy", "cffi", "setuptools", "ml_dtypes", "pytest", "hypothesis")
+    session.run("python", "packages/core/tests/sanitize.py", *session.posargs)
+
+
+@nox.session(name="cuda-compile")
+def cuda_compile(session: nox.Session) -> None:
+    """Compile every .cu file with nvcc (no GPU needed); any warning fails."""
+    nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
+    sources = sorted((ROOT / "packages/core/src/ember/_C/cuda").glob("*.cu"))
+    if not sources:
+        session.skip("no CUDA sources yet")
+    out = Path(session.create_tmp())
+    for src in sources:
+        session.run(
+            nvcc,
+            "-Werror",
+            "all-warnings",
+            "-arch=sm_80",
+            "-cubin",
+            "-o",
+            str(out / (src.stem + ".cubin")),
+            str(src),
+            external=True,
+        )
+
+
+if os.environ.get("CI"):
+    nox.options.reuse_existing_virtualenvs = False
