@@ -128,6 +128,18 @@ def test_exponential_and_randint_match_reference():
     assert extreme.min() < -(2**61) and extreme.max() > 2**61
 
 
+def test_exponential_f64_and_randperm_match_reference():
+    w = raw_u32(21, 0, 4000).astype(np.uint64).reshape(-1, 2)
+    e = R.Generator().manual_seed(21)._exponential((2000,), np.float64, 0.5)
+    u = ((w[:, 0] << 32 | w[:, 1]) >> 11) * 2.0**-53 + 2.0**-54
+    np.testing.assert_allclose(e, -np.log(u) / 0.5, rtol=1e-13)
+    # randperm sorts indices by the top 64 - k bits of their 64-bit key (ties by index).
+    n = 1000
+    perm = R.Generator().manual_seed(21)._randperm(n)
+    keys = (w[:n, 0] << 32 | w[:n, 1]) >> 10  # k = bit_length(999) = 10
+    np.testing.assert_array_equal(perm, np.lexsort((np.arange(n), keys)))
+
+
 # ---- determinism --------------------------------------------------------------------
 
 

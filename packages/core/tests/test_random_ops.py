@@ -251,6 +251,8 @@ def test_inplace_writes_views_and_bumps_version():
         (lambda: O.randperm(300, dtype=_dtype.int8), "too large"),
         (lambda: O.multinomial(_wrap(np.array([0.5, -0.1])), 1), "element < 0"),
         (lambda: O.multinomial(_wrap(np.array([[1.0, 1], [0, 0]])), 1), "sums to 0"),
+        (lambda: O.multinomial(_wrap(np.array([[1.0, 1], [0, 0]])), 3, True), "sums to 0"),
+        (lambda: O.multinomial(_wrap(np.array([[1.0, 1], [1, -1]])), 3, True), "element < 0"),
         (lambda: O.multinomial(_wrap(np.array([1.0, 1, 1])), 4), "without replacement"),
         (lambda: O.multinomial(_wrap(np.array([1.0, 0, 0])), 2), "fewer non-zero"),
         (lambda: O.multinomial(_wrap(np.array([1.0, np.nan])), 1, True), "nan"),

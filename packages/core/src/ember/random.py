@@ -320,8 +320,13 @@ class Generator:
         return out if dt == np.int64 else out.astype(dt)
 
     def _randperm(self, n: int, np_dtype=np.int64) -> np.ndarray:
-        """A random permutation of 0..n-1: indices sorted by 64-bit random keys (ties, with
-        probability ~n^2/2^65, keep index order), which a GPU can reproduce by sorting."""
+        """A random permutation of 0..n-1.
+
+        Each index i gets a key: the top 64-k bits of a random 64-bit word, then i in the
+        low k = bit_length(n-1) bits. Keys are distinct, so sorting them is one well-defined
+        order that a GPU radix sort reproduces exactly. Two random prefixes tie with
+        probability 2^-(64-k) per pair (< 2^-32 below n = 2^32); a tie keeps index order.
+        """
         n = operator.index(n)
         dt = np.dtype(np_dtype)
         if n < 0:
@@ -337,8 +342,12 @@ class Generator:
         keys = np.empty(n, np.uint64)
         s, off = self._reserve((n + 1) // 2)
         _check(lib.em_philox_u64(s, off, ffi.from_buffer("uint64_t[]", keys), n), "randperm")
-        perm = np.argsort(keys, kind="stable")
-        return perm if dt == np.int64 else perm.astype(dt)
+        low = np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+        keys &= ~low
+        keys |= np.arange(n, dtype=np.uint64)
+        keys.sort()
+        keys &= low
+        return keys.view(np.int64) if dt == np.int64 else keys.astype(dt)
 
     def _bernoulli(self, p, shape, np_dtype) -> np.ndarray:
         """0/1 values, 1 with probability ``p`` (a float or an array broadcastable to shape)."""
@@ -387,28 +396,20 @@ class Generator:
             raise _ArgError(
                 f"multinomial: cannot sample {num_samples} > {k} categories without replacement"
             )
-        if not np.all(np.isfinite(p)) or np.any(p < 0):
-            raise _ArgError("multinomial: probabilities contain inf, nan or an element < 0")
-        sums = p.sum(axis=1)
-        if np.any(sums <= 0) or not np.all(np.isfinite(sums)):
-            raise _ArgError("multinomial: a row of probabilities sums to 0 (or overflows)")
         if replacement:
-            cdf = np.ascontiguousarray(np.cumsum(p, axis=1))
+            # The kernel sums and checks each row in the same pass as it samples.
+            p = np.ascontiguousarray(p)
             out = np.empty((rows, num_samples), np.int64)
             s, off = self._reserve((rows * num_samples + 1) // 2)
-            _check(
-                lib.em_philox_multinomial(
-                    s,
-                    off,
-                    ffi.from_buffer("double[]", cdf),
-                    rows,
-                    k,
-                    num_samples,
-                    ffi.from_buffer("int64_t[]", out),
-                ),
-                "multinomial",
-            )
+            rc = lib.em_philox_multinomial(
+                s, off, ffi.from_buffer("double[]", p), rows, k, num_samples,
+                ffi.from_buffer("int64_t[]", out),
+            )  # fmt: skip
+            if rc == lib.EM_RNG_EARG:
+                _check_weights(p)
+            _check(rc, "multinomial")
             return out
+        _check_weights(p)
         if np.any(np.count_nonzero(p, axis=1) < num_samples):
             raise _ArgError(
                 "multinomial: a row has fewer non-zero probabilities than num_samples "
@@ -419,6 +420,15 @@ class Generator:
         with np.errstate(divide="ignore"):
             keys = self._exponential((rows, k), _F64) / p
         return np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+
+
+def _check_weights(p: np.ndarray) -> None:
+    """Raise the error that explains why rows of weights ``p`` cannot be sampled."""
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise _ArgError("multinomial: probabilities contain inf, nan or an element < 0")
+    sums = p.sum(axis=1)
+    if np.any(sums <= 0) or not np.all(np.isfinite(sums)):
+        raise _ArgError("multinomial: a row of probabilities sums to 0 (or overflows)")
 
 
 default_generator = Generator()

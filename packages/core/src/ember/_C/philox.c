@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "philox.h"
@@ -200,18 +201,18 @@ int em_philox_normal_f32(uint64_t seed, uint64_t offset, float *out, int64_t n, 
 }
 
 /* One block gives values 2j (r cos) and 2j+1 (r sin). */
-static void normal_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch, double *out,
-                             int64_t n, double mean, double std) {
+EM_CLONES static void normal_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch,
+                                       double *out, int64_t n, double mean, double std) {
     uint32_t x[4 * CHUNK];
+    double v[2 * CHUNK];
     philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
-    double *o = out + ch * 2 * CHUNK;
-    for (int64_t j = 0; 2 * j < cnt; j++) {
+    for (int j = 0; j < CHUNK; j++) {
         double z0, z1;
         em_box_muller_f64(x + 4 * j, &z0, &z1);
-        o[2 * j] = mean + std * z0;
-        if (2 * j + 1 < cnt) o[2 * j + 1] = mean + std * z1;
+        v[2 * j] = mean + std * z0;
+        v[2 * j + 1] = mean + std * z1;
     }
+    memcpy(out + ch * 2 * CHUNK, v, (size_t)chunk_count(ch, 2 * CHUNK, n) * sizeof *out);
 }
 
 int em_philox_normal_f64(uint64_t seed, uint64_t offset, double *out, int64_t n, double mean,
@@ -247,13 +248,14 @@ int em_philox_exponential_f32(uint64_t seed, uint64_t offset, float *out, int64_
     return EM_RNG_OK;
 }
 
-static void exponential_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch, double *out,
-                                  int64_t n, double scale) {
+EM_CLONES static void exponential_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch,
+                                            double *out, int64_t n, double scale) {
     uint32_t x[4 * CHUNK];
+    double v[2 * CHUNK];
     philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
-    double *o = out + ch * 2 * CHUNK;
-    for (int64_t i = 0; i < cnt; i++) o[i] = -log(em_unit_open0_f64(x[2 * i], x[2 * i + 1])) * scale;
+    for (int i = 0; i < 2 * CHUNK; i++)
+        v[i] = -em_log_f64(em_unit_open0_f64(x[2 * i], x[2 * i + 1])) * scale;
+    memcpy(out + ch * 2 * CHUNK, v, (size_t)chunk_count(ch, 2 * CHUNK, n) * sizeof *out);
 }
 
 int em_philox_exponential_f64(uint64_t seed, uint64_t offset, double *out, int64_t n,
@@ -329,7 +331,7 @@ int em_philox_bernoulli(uint64_t seed, uint64_t offset, const double *p, int64_t
     return EM_RNG_OK;
 }
 
-/* ---- multinomial with replacement: inverse-CDF search, two lanes per sample ---------- */
+/* ---- multinomial with replacement: inverse-CDF search, two lanes per sample -------- */
 
 static int64_t search_cdf(const double *cdf, int64_t k, double u) {
     /* First category whose cumulative weight exceeds u: zero-weight categories have an
@@ -345,30 +347,57 @@ static int64_t search_cdf(const double *cdf, int64_t k, double u) {
     return lo;
 }
 
-static void multinomial_chunk(uint64_t seed, uint64_t offset, int64_t ch, const double *cdf,
-                              int64_t k, int64_t num_samples, int64_t *out, int64_t n) {
-    uint32_t x[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t i0 = ch * 2 * CHUNK, cnt = chunk_count(ch, 2 * CHUNK, n);
-    for (int64_t i = 0; i < cnt; i++) {
-        const double *row = cdf + ((i0 + i) / num_samples) * k;
-        double u = em_unit_f64(x[2 * i], x[2 * i + 1]) * row[k - 1];
-        out[i0 + i] = search_cdf(row, k, u);
+/* Row r's weights are summed into cdf (scratch), then sample s of the row is value
+ * i = r * num_samples + s, taking lanes 2(i%2), 2(i%2)+1 of block offset + i/2. */
+static int multinomial_row(uint64_t seed, uint64_t offset, const double *p, int64_t k,
+                           int64_t r, int64_t num_samples, double *cdf, int64_t *out) {
+    double total = 0.0;
+    for (int64_t j = 0; j < k; j++) {
+        double w = p[j];
+        if (!(w >= 0.0) || !isfinite(w)) return EM_RNG_EARG;
+        total += w;
+        cdf[j] = total;
     }
+    if (!(total > 0.0) || !isfinite(total)) return EM_RNG_EARG;
+    uint32_t c[4] = {0, 0, 0, 0};
+    for (int64_t s = 0; s < num_samples; s++) {
+        uint64_t i = (uint64_t)(r * num_samples + s);
+        if (s == 0 || (i & 1u) == 0) {
+            uint64_t b = offset + i / 2;
+            c[0] = (uint32_t)b;
+            c[1] = (uint32_t)(b >> 32);
+            c[2] = c[3] = 0;
+            em_philox_block(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+        }
+        int l = (int)(i & 1u) * 2;
+        out[i] = search_cdf(cdf, k, em_unit_f64(c[l], c[l + 1]) * total);
+    }
+    return EM_RNG_OK;
 }
 
-int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *cdf, int64_t rows,
+int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *probs, int64_t rows,
                           int64_t k, int64_t num_samples, int64_t *out) {
     if (rows < 0 || k < 1 || num_samples < 0) return EM_RNG_ESIZE;
     if (num_samples > 0 && rows > MAX_VALUES / num_samples) return EM_RNG_ESIZE;
-    int64_t n = rows * num_samples;
-    if (n == 0) return EM_RNG_OK;
-    if (!cdf || !out) return EM_RNG_ENULL;
-    for (int64_t r = 0; r < rows; r++)
-        if (!(cdf[r * k + k - 1] > 0.0) || !isfinite(cdf[r * k + k - 1])) return EM_RNG_EARG;
-    int64_t nch = ceil_div(n, 2 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++)
-        multinomial_chunk(seed, offset, ch, cdf, k, num_samples, out, n);
-    return EM_RNG_OK;
+    if (rows > MAX_VALUES / k) return EM_RNG_ESIZE;
+    if (rows == 0 || num_samples == 0) return EM_RNG_OK;
+    if (!probs || !out) return EM_RNG_ENULL;
+    int status = EM_RNG_OK;
+#pragma omp parallel if (rows * (k + num_samples) >= 64 * PAR_MIN_BLOCKS)
+    {
+        double *cdf = malloc((size_t)k * sizeof *cdf);
+        int mine = cdf ? EM_RNG_OK : EM_RNG_ENOMEM;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            if (mine != EM_RNG_OK) continue;
+            mine = multinomial_row(seed, offset, probs + r * k, k, r, num_samples, cdf,
+                                   out);
+        }
+        free(cdf);
+        if (mine != EM_RNG_OK) {
+#pragma omp critical(em_philox_status)
+            status = mine;
+        }
+    }
+    return status;
 }

@@ -1,7 +1,9 @@
 /* Philox 4x32-10 counter-based random numbers (philox.c). Every entry point returns
  * EM_RNG_OK or a negative em_rng_status; value i of a call comes from the counter
  * block offset + i / (values per block), so results do not depend on thread count. */
-enum em_rng_status { EM_RNG_OK = 0, EM_RNG_ENULL = -1, EM_RNG_ESIZE = -2, EM_RNG_EARG = -3 };
+enum em_rng_status {
+    EM_RNG_OK = 0, EM_RNG_ENULL = -1, EM_RNG_ESIZE = -2, EM_RNG_EARG = -3, EM_RNG_ENOMEM = -4
+};
 
 int em_philox4x32_10(const uint32_t *ctr, const uint32_t *key, uint32_t *out);
 int em_philox_u32(uint64_t seed, uint64_t offset, uint32_t *out, int64_t n);
@@ -22,5 +24,5 @@ int em_philox_randint_i64(uint64_t seed, uint64_t offset, int64_t *out, int64_t 
                           int64_t low, uint64_t range);
 int em_philox_bernoulli(uint64_t seed, uint64_t offset, const double *p, int64_t np,
                         uint8_t *out, int64_t n);
-int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *cdf, int64_t rows,
+int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *probs, int64_t rows,
                           int64_t k, int64_t num_samples, int64_t *out);
