@@ -97,7 +97,7 @@ def _default_dtype(op: str, dtype: np.dtype) -> np.dtype:
     if dtype.kind in "biu":
         if op in ("sum", "prod"):
             return _I64
-        if op in ("mean", "var", "std"):
+        if op in ("mean", "var", "std", "norm2"):
             return _F64
     return dtype
 

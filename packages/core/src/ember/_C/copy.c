@@ -115,7 +115,7 @@ int em_cast(int src_dtype, int dst_dtype, int ndim, const int64_t *shape, char *
     rc = em_check_operand(ndim, shape, numel, ptrs[1], strides + ndim, src_dtype, extents[2],
                           extents[3]);
     if (rc || numel == 0) return rc;
-    for (int d = 0; d < ndim; d++)
+    for (int d = 0; d < ndim; d++) /* a broadcast output would be written concurrently */
         if (shape[d] > 1 && strides[d] == 0) return EM_EOVERLAP;
     em_loop f;
     if (src_dtype == dst_dtype) {

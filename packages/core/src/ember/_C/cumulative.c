@@ -147,10 +147,10 @@ int em_cumulative(int op, int dtype, int out_dtype, int ndim, const int64_t *sha
                               extents[2 * k], extents[2 * k + 1]);
         if (rc) return rc;
     }
+    if (numel == 0) return EM_OK;
     for (int d = 0; d < ndim; d++)
         if (shape[d] > 1 && (strides[d] == 0 || (has_idx && strides[2 * ndim + d] == 0)))
             return EM_EOVERLAP;
-    if (numel == 0) return EM_OK;
     static int64_t dummy_idx;
     int64_t lshape[EM_MAXDIM], lst[3 * EM_MAXDIM];
     for (int d = 0; d < ndim; d++) {

@@ -77,8 +77,8 @@ EM_INLINE float em_asinh_f32(float a) {
     return (float)(a < 0 ? -y : y);
 }
 EM_INLINE float em_acosh_f32(float a) {
-    double x = a;
-    return (float)em_log_core(x + sqrt(x * x - 1.0), 6);
+    double x = a, y = em_log_core(x + sqrt(x * x - 1.0), 6);
+    return (float)(x < 1.0 ? NAN : y);
 }
 EM_INLINE float em_atanh_f32(float a) {
     double x = a, y = 0.5 * em_log_core((1.0 + x) / (1.0 - x), 6);
@@ -235,8 +235,8 @@ INT_HELPERS(i64, int64_t, uint64_t)
     X(acos, S, T, T, acos##SUF(a))                                                          \
     X(atan, S, T, T, atan##SUF(a))                                                          \
     X(relu, S, T, T, (a > 0 || a != a) ? a : (T)0)                                          \
-    X(erf, S, T, T, erf##SUF(a))                                                            \
-    X(erfc, S, T, T, erfc##SUF(a))                                                          \
+    X(erf, S, T, T, erf((double)a))                                                         \
+    X(erfc, S, T, T, erfc((double)a))                                                       \
     X(gelu, S, T, T, 0.5 * a * erfc(-(double)a * 0.70710678118654752440))                  \
     X(floor, S, T, T, floor##SUF(a))                                                        \
     X(ceil, S, T, T, ceil##SUF(a))                                                          \
@@ -368,10 +368,11 @@ static int em_prepare(int ndim, const int64_t *shape, int nops, char **ptrs,
                               extents[2 * k], extents[2 * k + 1]);
         if (rc) return rc;
     }
+    if (*numel == 0) return EM_OK;
     /* an output dim with stride 0 would be written by several threads at once */
     for (int d = 0; d < ndim; d++)
         if (shape[d] > 1 && strides[d] == 0) return EM_EOVERLAP;
-    if (*numel > 0) em_plan_build(pl, ndim, shape, nops, ptrs, strides);
+    em_plan_build(pl, ndim, shape, nops, ptrs, strides);
     return EM_OK;
 }
 

@@ -205,6 +205,9 @@ static char *plan_ptr(const em_plan *pl, int k, int64_t flat) {
 /* Reduce elements [start, end) of the reduced plan rooted at x into acc. */
 static void red_walk(const em_plan *rp, const char *x, int64_t start, int64_t end,
                      red_run run, double shift, racc *acc) {
+    /* rp->base[0] holds the offset of the walk's origin from x: dims walked backwards were
+     * flipped when the plan was built */
+    x += (intptr_t)rp->base[0];
     int last = rp->ndim - 1;
     int64_t inner = rp->shape[last], s = rp->st[0][last];
     if (last == 0) {
@@ -255,7 +258,7 @@ static void red_outer(const em_plan *kp, const em_plan *rp, const red_impl *im,
         int64_t j0 = (t % nb) * COLS, m = M - j0 < COLS ? M - j0 : COLS;
         int64_t flat = (t / nb) * M + j0;
         char *o = plan_ptr(kp, 0, flat);
-        const char *x = plan_ptr(kp, 1, flat);
+        const char *x = plan_ptr(kp, 1, flat) + (intptr_t)rp->base[0];
         int64_t xs = kp->st[1][last], os = kp->st[0][last];
         im->init(m, lanes);
         int rl = rp->ndim - 1;
@@ -310,9 +313,9 @@ int em_reduce(int op, int dtype, int out_dtype, int ndim, const int64_t *shape,
                               extents[5]);
         if (rc) return rc;
     }
+    if (nout == 0) return EM_OK;
     for (int d = 0; d < ndim; d++)
         if (oshape[d] > 1 && kst[d] == 0) return EM_EOVERLAP;
-    if (nout == 0) return EM_OK;
 
     const red_impl *im = red_table[dtype][op];
     red_fin fz = {op, out_dtype, im->is_int, R, param};
@@ -320,6 +323,9 @@ int em_reduce(int op, int dtype, int out_dtype, int ndim, const int64_t *shape,
     em_plan kp, rp;
     em_plan_build(&kp, ndim, oshape, 3, kptrs, kst);
     em_plan_build(&rp, ndim, rshape, 1, ptrs + 1, strides + ndim);
+    /* keep only the origin's offset from x (see red_walk): the walks start from each
+     * output's own x pointer */
+    rp.base[0] = (char *)(intptr_t)(rp.base[0] - ptrs[1]);
     inner_ctx cx = {im, &rp, fz, has_aux};
     int cost = op == R_lse ? 8 : 1;
     int nt = em_threads_for(nout * (R ? R : 1) * cost);
@@ -449,9 +455,9 @@ int em_argreduce(int op, int dtype, int ndim, const int64_t *shape, int dim, cha
     rc = em_check_operand(ndim, shape, numel, ptrs[2], strides + 2 * ndim, dtype, extents[4],
                           extents[5]);
     if (rc) return rc;
+    if (nout == 0) return EM_OK;
     for (int d = 0; d < ndim; d++)
         if (oshape[d] > 1 && (kst[d] == 0 || kst[ndim + d] == 0)) return EM_EOVERLAP;
-    if (nout == 0) return EM_OK;
     em_plan kp;
     em_plan_build(&kp, ndim, oshape, 3, ptrs, kst);
     arg_ctx cx = {arg_table[dtype][op], dtype, shape[dim], strides[2 * ndim + dim]};
