@@ -22,7 +22,7 @@
 
 /* Run-time SIMD dispatch (GCC ifunc): one build runs everywhere, AVX2 where present. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define EM_CLONES __attribute__((target_clones("avx2", "default")))
+#define EM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define EM_CLONES
 #endif
