@@ -156,3 +156,15 @@ def test_batches_outlive_the_loader_and_their_segment_names():
 def test_iterable_dataset_error_names_the_stream_position():
     with pytest.raises(OSError, match=r"worker 0 while fetching sample #3 of the worker's stream"):
         list(DataLoader(FailingStream(), batch_size=2, num_workers=1))
+
+
+def test_unpicklable_collate_fn_with_spawn_fails_cleanly():
+    loader = DataLoader(
+        RangeDataset(4),
+        num_workers=2,
+        multiprocessing_context="spawn",
+        collate_fn=lambda batch: batch,
+    )
+    # AttributeError or PicklingError depending on where the lambda lives
+    with pytest.raises(Exception, match="pickle"):
+        iter(loader)

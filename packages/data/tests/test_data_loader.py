@@ -16,7 +16,7 @@ from _data_helpers import (
 )
 
 import ember
-from ember.data import DataLoader, get_worker_info
+from ember.data import DataLoader, Subset, TensorDataset, get_worker_info
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -249,3 +249,15 @@ def test_worker_batches_arrive_in_shared_memory_not_pickled():
             base = base.base
         assert isinstance(base, mmap.mmap), type(base)  # a view of the segment, no copy
     np.testing.assert_array_equal(y.numpy(), np.arange(64))
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_tensor_dataset_subset_through_workers(context):
+    x = ember.arange(40, dtype=ember.float32).reshape(10, 4)
+    ds = Subset(TensorDataset(x, ember.arange(10)), [9, 3, 5, 0, 2])
+    loader = DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context=context)
+    xs, ys = zip(*loader)
+    assert [y.tolist() for y in ys] == [[9, 3], [5, 0], [2]]
+    np.testing.assert_array_equal(
+        np.concatenate([b.numpy() for b in xs]), x.numpy()[[9, 3, 5, 0, 2]]
+    )
