@@ -70,10 +70,7 @@ from ember.random import (  # noqa: E402
 _binding.bind_tensor_methods()
 globals().update(_binding.legacy_types())
 
-try:
-    from ember.serialization import load, save  # noqa: F401
-except ImportError:  # pragma: no cover - serialization lands separately
-    pass
+from ember.serialization import load, save
 
 _LAZY_SUBPACKAGES = (
     "autograd",

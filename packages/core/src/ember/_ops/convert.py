@@ -98,7 +98,7 @@ def to(
     return x
 
 
-_LEGACY_NAMES = {}
+_LEGACY_NAMES = {d._legacy: d for d in _dtype.ALL if d._legacy}
 
 
 def type_(input: Tensor, dtype=None, non_blocking=False):
@@ -108,13 +108,12 @@ def type_(input: Tensor, dtype=None, non_blocking=False):
         d = input.dtype
         prefix = "ember.cuda." if input.is_cuda else "ember."
         return prefix + (d._legacy or f"{d.name}Tensor")
-    if (
-        isinstance(dtype, str)
-        and dtype.removeprefix("ember.").removeprefix("torch.") in _LEGACY_NAMES
-    ):
+    if isinstance(dtype, str):
         name = dtype.removeprefix("ember.").removeprefix("torch.")
-        legacy = _LEGACY_NAMES[name]
-        return to(input, legacy.dtype, device=legacy.device)
+        on_cuda = name.startswith("cuda.")
+        name = name.removeprefix("cuda.")
+        if name in _LEGACY_NAMES:
+            return to(input, _LEGACY_NAMES[name], device="cuda" if on_cuda else "cpu")
     if hasattr(dtype, "dtype") and hasattr(dtype, "device") and not isinstance(dtype, Tensor):
         return to(input, dtype.dtype, device=dtype.device)
     return to(input, _dtype.to_dtype(dtype))

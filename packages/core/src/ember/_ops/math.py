@@ -40,6 +40,7 @@ def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
                 xa, ya = promote_arrays(input, other)
             if int_to_float and xa.dtype.kind in "biu":
                 xa = xa.astype(_dtype._default_float.np)
+                ya = ya.astype(xa.dtype)
             try:
                 if xa.size >= _C_MIN:
                     r = _big_binary(name, ufunc, xa, ya)
