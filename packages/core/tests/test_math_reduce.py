@@ -42,12 +42,25 @@ def _tol(dtype):
 
 
 UNARY = {
-    "exp": np.exp, "log": lambda a: np.log(np.abs(a) + 0.5), "sqrt": lambda a: np.sqrt(np.abs(a)),
-    "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "abs": np.abs, "neg": np.negative,
-    "sigmoid": lambda a: 1 / (1 + np.exp(-a)), "floor": np.floor, "ceil": np.ceil,
-    "relu": lambda a: np.maximum(a, 0), "square": np.square, "expm1": np.expm1,
-    "log1p": lambda a: np.log1p(np.abs(a)), "atan": np.arctan, "trunc": np.trunc,
-    "erf": np.vectorize(math.erf, otypes=[np.float64]), "sign": np.sign,
+    "exp": np.exp,
+    "log": lambda a: np.log(np.abs(a) + 0.5),
+    "sqrt": lambda a: np.sqrt(np.abs(a)),
+    "sin": np.sin,
+    "cos": np.cos,
+    "tanh": np.tanh,
+    "abs": np.abs,
+    "neg": np.negative,
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "relu": lambda a: np.maximum(a, 0),
+    "square": np.square,
+    "expm1": np.expm1,
+    "log1p": lambda a: np.log1p(np.abs(a)),
+    "atan": np.arctan,
+    "trunc": np.trunc,
+    "erf": np.vectorize(math.erf, otypes=[np.float64]),
+    "sign": np.sign,
 }
 _PREPROCESS = {"log": lambda a: np.abs(a) + 0.5, "sqrt": np.abs, "log1p": np.abs}
 
@@ -58,8 +71,13 @@ def test_unary_matches_numpy(name, dtype):
     for layout, a in _layouts(dtype):
         a = _PREPROCESS.get(name, lambda v: v)(a)
         x = ember.from_numpy(np.asarray(a))
-        expected = UNARY[name](a.astype(np.float64)) if name not in _PREPROCESS else \
-            getattr(np, {"log": "log", "sqrt": "sqrt", "log1p": "log1p"}[name])(a.astype(np.float64))
+        expected = (
+            UNARY[name](a.astype(np.float64))
+            if name not in _PREPROCESS
+            else getattr(np, {"log": "log", "sqrt": "sqrt", "log1p": "log1p"}[name])(
+                a.astype(np.float64)
+            )
+        )
         got = getattr(ember, name)(x)
         assert got.dtype.np == np.dtype(dtype), (name, layout)
         assert got.shape == np.shape(a), (name, layout)
@@ -76,8 +94,14 @@ def test_unary_integer_inputs_compute_in_default_float():
 
 
 BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "maximum": np.maximum,
-    "minimum": np.minimum, "eq": np.equal, "lt": np.less, "ge": np.greater_equal,
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "eq": np.equal,
+    "lt": np.less,
+    "ge": np.greater_equal,
     "remainder": np.remainder,
 }
 
@@ -91,8 +115,12 @@ def test_binary_matches_numpy(name, dtype):
             b = np.where(b == 0, 3, b).astype(dtype)
         got = getattr(ember, name)(ember.from_numpy(np.asarray(a)), ember.from_numpy(b))
         expected = BINARY[name](a, b)
-        np.testing.assert_allclose(got.numpy(), expected, err_msg=f"{name} {layout}",
-                                   **(_tol(dtype) if np.dtype(dtype).kind == "f" else {}))
+        np.testing.assert_allclose(
+            got.numpy(),
+            expected,
+            err_msg=f"{name} {layout}",
+            **(_tol(dtype) if np.dtype(dtype).kind == "f" else {}),
+        )
         assert got.numpy().dtype == expected.dtype
 
 
@@ -102,8 +130,8 @@ def test_division_and_power(dtype):
     b = np.abs(_data((5, 7), dtype)) + 0.5
     x, y = ember.from_numpy(a), ember.from_numpy(b)
     np.testing.assert_allclose((x / y).numpy(), a / b, **_tol(dtype))
-    np.testing.assert_allclose((y ** 2.5).numpy(), b ** 2.5, **_tol(dtype))
-    np.testing.assert_allclose((2 ** x).numpy(), 2.0 ** a, **_tol(dtype))
+    np.testing.assert_allclose((y**2.5).numpy(), b**2.5, **_tol(dtype))
+    np.testing.assert_allclose((2**x).numpy(), 2.0**a, **_tol(dtype))
     np.testing.assert_allclose((1 - x).numpy(), 1 - a, **_tol(dtype))
     np.testing.assert_allclose((3 / y).numpy(), 3 / b, **_tol(dtype))
     np.testing.assert_allclose(ember.atan2(x, y).numpy(), np.arctan2(a, b), **_tol(dtype))
@@ -185,13 +213,16 @@ def test_sum_mean_match_numpy(dtype, dim, keepdim):
         x = ember.from_numpy(np.asarray(a))
         tol = dict(rtol=1e-5, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10)
         ref = a.astype(np.float64)
-        np.testing.assert_allclose(x.sum(dim, keepdim).numpy(),
-                                   ref.sum(axis=dim, keepdims=keepdim), **tol,
-                                   err_msg=layout)
+        np.testing.assert_allclose(
+            x.sum(dim, keepdim).numpy(), ref.sum(axis=dim, keepdims=keepdim), **tol, err_msg=layout
+        )
         if a.size:
-            np.testing.assert_allclose(x.mean(dim, keepdim).numpy(),
-                                       ref.mean(axis=dim, keepdims=keepdim), **tol,
-                                       err_msg=layout)
+            np.testing.assert_allclose(
+                x.mean(dim, keepdim).numpy(),
+                ref.mean(axis=dim, keepdims=keepdim),
+                **tol,
+                err_msg=layout,
+            )
 
 
 def test_sum_of_large_float32_is_accurate():
@@ -258,8 +289,7 @@ def test_cumulative_ops():
     for r in range(3):
         for c in range(5):
             assert a[r, i.numpy()[r, c]] == v.numpy()[r, c]
-    np.testing.assert_allclose(ember.logcumsumexp(x, 1).numpy(),
-                               np.log(np.cumsum(np.exp(a), 1)))
+    np.testing.assert_allclose(ember.logcumsumexp(x, 1).numpy(), np.log(np.cumsum(np.exp(a), 1)))
     assert ember.tensor([1, 2, 3]).cumsum(0).dtype is ember.int64
 
 
@@ -271,16 +301,20 @@ def test_mm_matmul_bmm(dtype):
     np.testing.assert_allclose(ember.from_numpy(a).mm(ember.from_numpy(b)).numpy(), a @ b, **tol)
     np.testing.assert_allclose((ember.from_numpy(a) @ ember.from_numpy(b)).numpy(), a @ b, **tol)
     ba, bb = _data((4, 7, 5), dtype), _data((4, 5, 3), dtype)
-    np.testing.assert_allclose(ember.bmm(ember.from_numpy(ba), ember.from_numpy(bb)).numpy(),
-                               ba @ bb, **tol)
+    np.testing.assert_allclose(
+        ember.bmm(ember.from_numpy(ba), ember.from_numpy(bb)).numpy(), ba @ bb, **tol
+    )
     v = _data((5,), dtype)
-    np.testing.assert_allclose(ember.mv(ember.from_numpy(a), ember.from_numpy(v)).numpy(),
-                               a @ v, **tol)
-    np.testing.assert_allclose(ember.dot(ember.from_numpy(v), ember.from_numpy(v)).numpy(),
-                               v @ v, **tol)
+    np.testing.assert_allclose(
+        ember.mv(ember.from_numpy(a), ember.from_numpy(v)).numpy(), a @ v, **tol
+    )
+    np.testing.assert_allclose(
+        ember.dot(ember.from_numpy(v), ember.from_numpy(v)).numpy(), v @ v, **tol
+    )
     # transposed operands (non-contiguous) work too
-    np.testing.assert_allclose(ember.from_numpy(a.T.copy()).t().mm(ember.from_numpy(b)).numpy(),
-                               a @ b, **tol)
+    np.testing.assert_allclose(
+        ember.from_numpy(a.T.copy()).t().mm(ember.from_numpy(b)).numpy(), a @ b, **tol
+    )
 
 
 def test_matmul_errors_name_shapes():
@@ -306,8 +340,15 @@ def test_bool_mask_indexing_like_the_seed():
 def test_basic_indexing_and_errors():
     a = np.arange(24.0).reshape(2, 3, 4)
     x = ember.from_numpy(a)
-    for key in [0, -1, (1, 2), (slice(None), 1), (Ellipsis, 2), (None, 0, slice(1, 3)),
-                (slice(None, None, -1), slice(0, 3, 2))]:
+    for key in [
+        0,
+        -1,
+        (1, 2),
+        (slice(None), 1),
+        (Ellipsis, 2),
+        (None, 0, slice(1, 3)),
+        (slice(None, None, -1), slice(0, 3, 2)),
+    ]:
         np.testing.assert_array_equal(x[key].numpy(), a[key])
     assert x[0, 1, 2].dim() == 0
     with pytest.raises(IndexError, match="out of bounds"):

@@ -199,9 +199,23 @@ def test_dlpack_with_torch_when_installed():
 # ----- views share memory; version counters -----
 def test_views_share_memory_with_base():
     x = ember.arange(12.0).reshape(3, 4)
-    views = [x.view(4, 3), x.t(), x[1], x[:, 1:3], x.transpose(0, 1), x.permute(1, 0),
-             x.unsqueeze(0), x.narrow(1, 1, 2), x.select(0, 2), x.flatten(), x.unfold(1, 2, 2),
-             x.chunk(2, 1)[0], x.split(1)[2], x.unbind(1)[3], x.as_strided((2, 2), (4, 1), 1)]
+    views = [
+        x.view(4, 3),
+        x.t(),
+        x[1],
+        x[:, 1:3],
+        x.transpose(0, 1),
+        x.permute(1, 0),
+        x.unsqueeze(0),
+        x.narrow(1, 1, 2),
+        x.select(0, 2),
+        x.flatten(),
+        x.unfold(1, 2, 2),
+        x.chunk(2, 1)[0],
+        x.split(1)[2],
+        x.unbind(1)[3],
+        x.as_strided((2, 2), (4, 1), 1),
+    ]
     for v in views:
         assert np.shares_memory(v.numpy(), x.numpy()), v
         assert v._base is x._base  # x is itself a view (of arange)
@@ -285,8 +299,10 @@ def test_repr_like_pytorch():
     assert repr(ember.tensor([1, 2])) == "tensor([1, 2])"
     assert repr(ember.tensor([1, 2], dtype=ember.int32)) == "tensor([1, 2], dtype=ember.int32)"
     assert repr(ember.tensor(3.0)) == "tensor(3.)"
-    assert repr(ember.tensor([True, False])) == "tensor([ True, False])" or \
-        repr(ember.tensor([True, False])) == "tensor([True, False])"
+    assert (
+        repr(ember.tensor([True, False])) == "tensor([ True, False])"
+        or repr(ember.tensor([True, False])) == "tensor([True, False])"
+    )
     assert repr(ember.zeros(0, 3)) == "tensor([], size=(0, 3))"
     assert repr(ember.tensor([1e-5, 1e5])) == "tensor([1.0000e-05, 1.0000e+05])"
     assert "dtype=ember.float64" in repr(ember.zeros(2, dtype=ember.float64))
@@ -341,8 +357,19 @@ def test_device_parsing():
 
 
 def test_all_dtypes_round_trip_through_numpy():
-    for d in (ember.bool, ember.uint8, ember.int8, ember.int16, ember.int32, ember.int64,
-              ember.float16, ember.bfloat16, ember.float32, ember.float64, ember.complex64):
+    for d in (
+        ember.bool,
+        ember.uint8,
+        ember.int8,
+        ember.int16,
+        ember.int32,
+        ember.int64,
+        ember.float16,
+        ember.bfloat16,
+        ember.float32,
+        ember.float64,
+        ember.complex64,
+    ):
         t = ember.ones(2, 2, dtype=d)
         assert t.dtype is d
         assert t.numpy().dtype == d.np

@@ -181,3 +181,16 @@ Tensor.register_hook = _register_hook
 Tensor.retain_grad = _retain_grad
 Tensor.retains_grad = property(lambda self: self._ag is not None and self._ag.retains_grad)
 _core_tensor._engine = _Engine()
+
+# PyTorch spells the grad-mode switches at the top level too (torch.no_grad()).
+import ember as _ember  # noqa: E402
+
+for _name in (
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+):
+    setattr(_ember, _name, globals()[_name])

@@ -812,12 +812,12 @@ def _take(ctx, gy):
     return g.reshape(x.shape), None
 
 
-@defines("index_put", inputs=True)
+@defines("index_put")
 def _index_put(ctx, gy):
-    x, key, values = ctx.inputs
+    from ember.autograd import _backward_ops
+
     k = ctx.params
-    gx = E.autograd._backward_ops.index_zero(gy, k)
-    gv = None
-    if isinstance(values, Tensor):
-        gv = sum_to(E.autograd._backward_ops.index_get(gy, k), values.shape)
+    gx = _backward_ops.index_zero(gy, k)
+    vshape = ctx.shape(2)
+    gv = sum_to(_backward_ops.index_get(gy, k), vshape) if vshape is not None else None
     return gx, None, gv

@@ -31,27 +31,25 @@ def _numerical(fn, inputs, eps):
     jac = {}
     for i in diff:
         a = inputs[i]._a
-        flat = a.reshape(-1) if a.flags.c_contiguous else None
-        if flat is None:
-            raise ValueError("gradcheck needs contiguous inputs")
         blocks = [np.zeros((a.size, o.size), np.float64) for o in outs]
         for k in range(a.size):
-            orig = flat[k]
-            flat[k] = orig + eps
+            pos = np.unravel_index(k, a.shape)  # works for any memory layout
+            orig = a[pos]
+            a[pos] = orig + eps
             with no_grad():
                 plus = [
                     o._a.astype(np.float64).reshape(-1)
                     for o in _as_tuple(fn(*inputs))
                     if isinstance(o, Tensor)
                 ]
-            flat[k] = orig - eps
+            a[pos] = orig - eps
             with no_grad():
                 minus = [
                     o._a.astype(np.float64).reshape(-1)
                     for o in _as_tuple(fn(*inputs))
                     if isinstance(o, Tensor)
                 ]
-            flat[k] = orig
+            a[pos] = orig
             for j in range(len(outs)):
                 blocks[j][k] = (plus[j] - minus[j]) / (2 * eps)
         jac[i] = blocks
@@ -155,9 +153,12 @@ def gradgradcheck(
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
 
     def first_grads(*args):
+        from ember.autograd.grad_mode import enable_grad
+
         xs, vs = args[:n_in], args[n_in:]
-        ys = _outputs(func, xs)
-        gs = grad(ys, [xs[i] for i in diff], vs, create_graph=True, allow_unused=True)
+        with enable_grad():  # gradcheck evaluates its function under no_grad
+            ys = _outputs(func, xs)
+            gs = grad(ys, [xs[i] for i in diff], vs, create_graph=True, allow_unused=True)
         return tuple(
             g if g is not None else _ops.creation.zeros_like(xs[i]) for g, i in zip(gs, diff)
         )

@@ -296,6 +296,12 @@ def inplace(self: Tensor, fn, args: tuple, params) -> bool:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+    spec = _SPECS.get(getattr(fn, "__name__", ""))
+    if spec is None or spec.save_inputs:
+        # The op's derivative needs its inputs, and self's storage is about to be
+        # overwritten: compute from a (recorded) copy of self's old value.
+        old = self.clone()
+        args = tuple(old if a is self else a for a in args)
     r = fn(*args)
     a = self._a
     if r._a.dtype != a.dtype and not _T._dtype.can_cast(r.dtype, self.dtype):

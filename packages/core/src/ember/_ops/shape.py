@@ -233,6 +233,11 @@ def expand(input: Tensor, *sizes) -> Tensor:
     """A broadcast view; ``-1`` keeps a dim. Writes to it are refused (shared elements)."""
     a = input._a
     sizes = _shape_arg(sizes, "expand")
+    if len(sizes) < a.ndim and all(s == 1 for s in a.shape[: a.ndim - len(sizes)]):
+        # Legacy PyTorch (the seed's linear-regression loop: a (1,) weight expanded
+        # to a 0-d sample) allowed dropping leading size-1 dims; keep that.
+        a = a.reshape(a.shape[a.ndim - len(sizes):])
+        input = _view_result(input, a, "view", a.shape)
     if len(sizes) < a.ndim:
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
