@@ -45,6 +45,11 @@ from ember._ops.linalg import *  # noqa: F403
 from ember._ops.math import *  # noqa: F403
 from ember._ops.reduce import *  # noqa: F403
 from ember._ops.shape import *  # noqa: F403
+from ember._ops.linalg_ext import *  # noqa: F403
+from ember._ops.linalg_struct import *  # noqa: F403
+from ember._ops.math_ext import *  # noqa: F403
+from ember._ops.shape_ext import *  # noqa: F403
+from ember._ops.sort import *  # noqa: F403
 from ember._registry import ops
 from ember._tensor import Size, Tensor
 
@@ -68,6 +73,7 @@ from ember.random import (  # noqa: E402
 )
 
 _binding.bind_tensor_methods()
+from ember import linalg, testing  # noqa: E402
 globals().update(_binding.legacy_types())
 
 from ember.serialization import load, save
