@@ -52,56 +52,96 @@ def _cases(n: int):
     trow = torch.from_numpy(row) if torch else None
     b4 = 4
     cases = [
-        ("add", 3 * n * b4, {
-            "ember": lambda: K.binary("add", x, y, np.empty_like(x)),
-            "numpy": lambda: np.add(x, y),
-            "torch": tx is not None and (lambda: torch.add(tx, ty)),
-        }),
-        ("mul", 3 * n * b4, {
-            "ember": lambda: K.binary("mul", x, y, np.empty_like(x)),
-            "numpy": lambda: np.multiply(x, y),
-            "torch": tx is not None and (lambda: torch.mul(tx, ty)),
-        }),
-        ("exp", 2 * n * b4, {
-            "ember": lambda: K.unary("exp", x, np.empty_like(x)),
-            "numpy": lambda: np.exp(x),
-            "torch": tx is not None and (lambda: torch.exp(tx)),
-        }),
-        ("tanh", 2 * n * b4, {
-            "ember": lambda: K.unary("tanh", x, np.empty_like(x)),
-            "numpy": lambda: np.tanh(x),
-            "torch": tx is not None and (lambda: torch.tanh(tx)),
-        }),
-        ("sum", n * b4, {
-            "ember": lambda: K.reduce("sum", x),
-            "numpy": lambda: np.sum(x),
-            "torch": tx is not None and (lambda: torch.sum(tx)),
-        }),
-        ("amax", n * b4, {
-            "ember": lambda: K.reduce("amax", x),
-            "numpy": lambda: np.max(x),
-            "torch": tx is not None and (lambda: torch.amax(tx)),
-        }),
-        ("sum(0) of matrix", m.size * b4, {
-            "ember": lambda: K.reduce("sum", m, (0,)),
-            "numpy": lambda: np.sum(m, axis=0),
-            "torch": tx is not None and (lambda: torch.sum(tm, 0)),
-        }),
-        ("cumsum", 2 * n * b4, {
-            "ember": lambda: K.cumulative("cumsum", x, 0),
-            "numpy": lambda: np.cumsum(x),
-            "torch": tx is not None and (lambda: torch.cumsum(tx, 0)),
-        }),
-        ("add transposed+broadcast", 3 * m.size * b4, {
-            "ember": lambda: K.binary("add", m.T, row, np.empty_like(m)),
-            "numpy": lambda: np.add(m.T, row),
-            "torch": tx is not None and (lambda: torch.add(tm.T, trow)),
-        }),
-        ("cast f32->f16", 3 * n * 2, {
-            "ember": lambda: K.cast(x, np.empty(x.shape, np.float16)),
-            "numpy": lambda: x.astype(np.float16),
-            "torch": tx is not None and (lambda: tx.to(torch.float16)),
-        }),
+        (
+            "add",
+            3 * n * b4,
+            {
+                "ember": lambda: K.binary("add", x, y, np.empty_like(x)),
+                "numpy": lambda: np.add(x, y),
+                "torch": tx is not None and (lambda: torch.add(tx, ty)),
+            },
+        ),
+        (
+            "mul",
+            3 * n * b4,
+            {
+                "ember": lambda: K.binary("mul", x, y, np.empty_like(x)),
+                "numpy": lambda: np.multiply(x, y),
+                "torch": tx is not None and (lambda: torch.mul(tx, ty)),
+            },
+        ),
+        (
+            "exp",
+            2 * n * b4,
+            {
+                "ember": lambda: K.unary("exp", x, np.empty_like(x)),
+                "numpy": lambda: np.exp(x),
+                "torch": tx is not None and (lambda: torch.exp(tx)),
+            },
+        ),
+        (
+            "tanh",
+            2 * n * b4,
+            {
+                "ember": lambda: K.unary("tanh", x, np.empty_like(x)),
+                "numpy": lambda: np.tanh(x),
+                "torch": tx is not None and (lambda: torch.tanh(tx)),
+            },
+        ),
+        (
+            "sum",
+            n * b4,
+            {
+                "ember": lambda: K.reduce("sum", x),
+                "numpy": lambda: np.sum(x),
+                "torch": tx is not None and (lambda: torch.sum(tx)),
+            },
+        ),
+        (
+            "amax",
+            n * b4,
+            {
+                "ember": lambda: K.reduce("amax", x),
+                "numpy": lambda: np.max(x),
+                "torch": tx is not None and (lambda: torch.amax(tx)),
+            },
+        ),
+        (
+            "sum(0) of matrix",
+            m.size * b4,
+            {
+                "ember": lambda: K.reduce("sum", m, (0,)),
+                "numpy": lambda: np.sum(m, axis=0),
+                "torch": tx is not None and (lambda: torch.sum(tm, 0)),
+            },
+        ),
+        (
+            "cumsum",
+            2 * n * b4,
+            {
+                "ember": lambda: K.cumulative("cumsum", x, 0),
+                "numpy": lambda: np.cumsum(x),
+                "torch": tx is not None and (lambda: torch.cumsum(tx, 0)),
+            },
+        ),
+        (
+            "add transposed+broadcast",
+            3 * m.size * b4,
+            {
+                "ember": lambda: K.binary("add", m.T, row, np.empty_like(m)),
+                "numpy": lambda: np.add(m.T, row),
+                "torch": tx is not None and (lambda: torch.add(tm.T, trow)),
+            },
+        ),
+        (
+            "cast f32->f16",
+            3 * n * 2,
+            {
+                "ember": lambda: K.cast(x, np.empty(x.shape, np.float16)),
+                "numpy": lambda: x.astype(np.float16),
+                "torch": tx is not None and (lambda: tx.to(torch.float16)),
+            },
+        ),
     ]
     return [(name, nbytes, {k: f for k, f in fns.items() if f}) for name, nbytes, fns in cases]
 
@@ -122,25 +162,36 @@ def run_throughput(n: int, repeats: int, thread_counts: list) -> None:
             t = _median_times(fns, repeats)
             gbs = {k: nbytes / v / 1e9 for k, v in t.items()}
             tt = gbs.get("torch")
-            print(f"{name:26s} {gbs['ember']:8.1f} {gbs['numpy']:8.1f} "
-                  f"{tt if tt else float('nan'):8.1f} {gbs['ember'] / gbs['numpy']:6.2f} "
-                  f"{gbs['ember'] / tt if tt else float('nan'):7.2f}")
+            print(
+                f"{name:26s} {gbs['ember']:8.1f} {gbs['numpy']:8.1f} "
+                f"{tt if tt else float('nan'):8.1f} {gbs['ember'] / gbs['numpy']:6.2f} "
+                f"{gbs['ember'] / tt if tt else float('nan'):7.2f}"
+            )
+
+
+def _crossover_fns(n: int) -> dict:
+    x = np.random.default_rng(1).standard_normal(n, dtype=np.float32)
+    y = x.copy()
+    out = np.empty_like(x)
+    return {
+        "e_add": lambda: K.binary("add", x, y, out),
+        "n_add": lambda: np.add(x, y, out=out),
+        "e_sum": lambda: K.reduce("sum", x),
+        "n_sum": lambda: np.sum(x),
+        "e_exp": lambda: K.unary("exp", x, out),
+        "n_exp": lambda: np.exp(x, out=out),
+    }
 
 
 def run_crossover(repeats: int) -> None:
     """Element counts at which ember's add/sum/exp (wrapper included) beat numpy."""
     print("\n== crossover (ember time / numpy time; < 1 means ember wins) ==")
     for n in (1 << 12, 1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18, 1 << 20):
-        x = np.random.default_rng(1).standard_normal(n, dtype=np.float32)
-        y = x.copy()
-        out = np.empty_like(x)
-        t = _median_times({
-            "e_add": lambda: K.binary("add", x, y, out), "n_add": lambda: np.add(x, y, out=out),
-            "e_sum": lambda: K.reduce("sum", x), "n_sum": lambda: np.sum(x),
-            "e_exp": lambda: K.unary("exp", x, out), "n_exp": lambda: np.exp(x, out=out),
-        }, repeats * 4)
-        print(f"n={n:8d}  add {t['e_add'] / t['n_add']:5.2f}  sum {t['e_sum'] / t['n_sum']:5.2f}"
-              f"  exp {t['e_exp'] / t['n_exp']:5.2f}")
+        t = _median_times(_crossover_fns(n), repeats * 4)
+        print(
+            f"n={n:8d}  add {t['e_add'] / t['n_add']:5.2f}  sum {t['e_sum'] / t['n_sum']:5.2f}"
+            f"  exp {t['e_exp'] / t['n_exp']:5.2f}"
+        )
 
 
 def main() -> None:
@@ -152,8 +203,10 @@ def main() -> None:
     if args.quick:
         args.n, args.repeats = 1 << 20, 5
     cores = os.cpu_count() or 1
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-          f"{cores} cores, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
+        f"{cores} cores, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
+    )
     run_throughput(args.n, args.repeats, sorted({1, cores}))
     _set_threads(cores)
     run_crossover(args.repeats)

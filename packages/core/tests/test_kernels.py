@@ -41,13 +41,29 @@ def float_tols(dtype):
 # ---------------------------------------------------------------- binary
 
 BIN_REF = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
-    "maximum": np.maximum, "minimum": np.minimum, "pow": np.power, "fmod": np.fmod,
-    "remainder": np.remainder, "atan2": np.arctan2, "hypot": np.hypot, "eq": np.equal,
-    "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
-    "ge": np.greater_equal, "logical_and": np.logical_and, "logical_or": np.logical_or,
-    "logical_xor": np.logical_xor, "bitwise_and": np.bitwise_and,
-    "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.true_divide,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "pow": np.power,
+    "fmod": np.fmod,
+    "remainder": np.remainder,
+    "atan2": np.arctan2,
+    "hypot": np.hypot,
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+    "logical_xor": np.logical_xor,
+    "bitwise_and": np.bitwise_and,
+    "bitwise_or": np.bitwise_or,
+    "bitwise_xor": np.bitwise_xor,
 }
 
 
@@ -93,8 +109,24 @@ def test_binary_matches_numpy(op, dtype):
 def test_binary_nan_inf_semantics():
     specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1e-40], np.float32)
     x, y = np.meshgrid(specials, specials)
-    for op in ("add", "sub", "mul", "div", "maximum", "minimum", "fmod", "remainder", "pow",
-               "atan2", "hypot", "eq", "ne", "lt", "ge", "logical_and"):
+    for op in (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "maximum",
+        "minimum",
+        "fmod",
+        "remainder",
+        "pow",
+        "atan2",
+        "hypot",
+        "eq",
+        "ne",
+        "lt",
+        "ge",
+        "logical_and",
+    ):
         with np.errstate(all="ignore"):
             ref = BIN_REF[op](x, y)
         out = K.binary(op, x, y, np.empty(x.shape, ref.dtype))
@@ -109,8 +141,9 @@ def test_integer_wraparound_and_zero_division():
     np.testing.assert_array_equal(K.binary("mul", x, y, np.empty_like(x)), x * y)
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(K.binary("fmod", x, y, np.empty_like(x)), np.fmod(x, y))
-        np.testing.assert_array_equal(K.binary("remainder", x, y, np.empty_like(x)),
-                                      np.remainder(x, y))
+        np.testing.assert_array_equal(
+            K.binary("remainder", x, y, np.empty_like(x)), np.remainder(x, y)
+        )
 
 
 def test_binary_scalar_and_reverse():
@@ -139,16 +172,44 @@ def test_in_place_and_overlapping_out():
 # ---------------------------------------------------------------- unary
 
 UN_REF = {
-    "neg": np.negative, "abs": np.abs, "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1,
-    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
-    "rsqrt": lambda x: 1 / np.sqrt(x), "reciprocal": lambda x: 1 / x, "square": np.square,
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
-    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
-    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
-    "silu": lambda x: x / (1 + np.exp(-x)), "floor": np.floor, "ceil": np.ceil,
-    "round": np.rint, "trunc": np.trunc, "sign": np.sign, "logical_not": np.logical_not,
-    "bitwise_not": np.invert, "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
+    "neg": np.negative,
+    "abs": np.abs,
+    "exp": np.exp,
+    "exp2": np.exp2,
+    "expm1": np.expm1,
+    "log": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "log1p": np.log1p,
+    "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1 / np.sqrt(x),
+    "reciprocal": lambda x: 1 / x,
+    "square": np.square,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "relu": lambda x: np.maximum(x, 0),
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "round": np.rint,
+    "trunc": np.trunc,
+    "sign": np.sign,
+    "logical_not": np.logical_not,
+    "bitwise_not": np.invert,
+    "isnan": np.isnan,
+    "isinf": np.isinf,
+    "isfinite": np.isfinite,
 }
 
 
@@ -176,10 +237,36 @@ F32_ULPS = 2
 def wide_inputs(dtype):
     """Values over the whole range, incl. inf, nan, +-0, denormals, near overflow."""
     r = np.random.default_rng(7)
-    parts = [r.standard_normal(4000), r.uniform(-100, 100, 4000),
-             np.exp(r.uniform(-90, 88, 2000)), -np.exp(r.uniform(-90, 88, 2000)),
-             [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1e-39, 88.7, 89.0, -103.0,
-              -104.0, 1.0, -1.0, 0.5, 1e-8, -1e-8, 709.0, 710.0, -745.0, -746.0, 1e-310]]
+    parts = [
+        r.standard_normal(4000),
+        r.uniform(-100, 100, 4000),
+        np.exp(r.uniform(-90, 88, 2000)),
+        -np.exp(r.uniform(-90, 88, 2000)),
+        [
+            np.nan,
+            np.inf,
+            -np.inf,
+            0.0,
+            -0.0,
+            1e-45,
+            -1e-45,
+            1e-39,
+            88.7,
+            89.0,
+            -103.0,
+            -104.0,
+            1.0,
+            -1.0,
+            0.5,
+            1e-8,
+            -1e-8,
+            709.0,
+            710.0,
+            -745.0,
+            -746.0,
+            1e-310,
+        ],
+    ]
     return np.concatenate([np.asarray(p, np.float64) for p in parts]).astype(dtype)
 
 
@@ -281,14 +368,16 @@ def test_cast(src, dst):
 def test_cast_bfloat16_and_half_rounding():
     import ml_dtypes
 
-    x = np.concatenate([make((5000,), "float32"), np.float32([np.nan, np.inf, -np.inf, 65520,
-                                                              1e-8, 6e-8, 3e38])])
+    x = np.concatenate(
+        [make((5000,), "float32"), np.float32([np.nan, np.inf, -np.inf, 65520, 1e-8, 6e-8, 3e38])]
+    )
     for dt in (np.float16, ml_dtypes.bfloat16):
         with np.errstate(all="ignore"):
             ref = x.astype(dt)
         out = K.cast(x, np.empty(x.shape, dt))
-        same = (out.astype(np.float32) == ref.astype(np.float32)) | (np.isnan(out.astype(np.float32))
-                                                                    & np.isnan(ref.astype(np.float32)))
+        same = (out.astype(np.float32) == ref.astype(np.float32)) | (
+            np.isnan(out.astype(np.float32)) & np.isnan(ref.astype(np.float32))
+        )
         assert same.all(), (dt, x[~same][:5])
         back = K.cast(ref, np.empty(x.shape, np.float32))
         np.testing.assert_array_equal(back, ref.astype(np.float32))
@@ -297,10 +386,18 @@ def test_cast_bfloat16_and_half_rounding():
 # ---------------------------------------------------------------- reductions
 
 
-RED_REF = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "amax": np.max, "amin": np.min,
-           "any": np.any, "all": np.all,
-           "norm2": lambda x, axis, keepdims: np.sqrt(np.sum(np.square(x.astype(np.float64)),
-                                                          axis=axis, keepdims=keepdims))}
+RED_REF = {
+    "sum": np.sum,
+    "prod": np.prod,
+    "mean": np.mean,
+    "amax": np.max,
+    "amin": np.min,
+    "any": np.any,
+    "all": np.all,
+    "norm2": lambda x, axis, keepdims: np.sqrt(
+        np.sum(np.square(x.astype(np.float64)), axis=axis, keepdims=keepdims)
+    ),
+}
 
 
 @pytest.mark.parametrize("dtype", ALL)
@@ -313,8 +410,11 @@ def test_reduce(op, dtype, dims):
     for keepdim in (False, True):
         for xv in (x, x.transpose(2, 0, 1).transpose(1, 2, 0), x[::-1, :, ::-1]):
             out = K.reduce(op, xv, dims, keepdim)
-            ref = RED_REF[op](xv.astype(np.float64) if np.dtype(dtype).kind == "f" else xv,
-                              axis=dims, keepdims=keepdim)
+            ref = RED_REF[op](
+                xv.astype(np.float64) if np.dtype(dtype).kind == "f" else xv,
+                axis=dims,
+                keepdims=keepdim,
+            )
             assert out.shape == np.shape(ref)
             if np.dtype(dtype).kind == "f" or op in ("mean", "norm2"):
                 tol = 1e-5 if dtype == "float32" else 1e-12
@@ -355,11 +455,14 @@ def test_logsumexp_var_std(dtype):
         ref = np.squeeze(m + np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)), axis=dims)
         np.testing.assert_allclose(K.reduce("logsumexp", x, dims), ref, rtol=1e-6)
         for corr in (0, 1):
-            np.testing.assert_allclose(K.var(x, dims, corr), np.var(x.astype(np.float64), dims,
-                                                                   ddof=corr), rtol=1e-5)
-            np.testing.assert_allclose(K.std(x.T, dims, corr, keepdim=True),
-                                       np.std(x.T.astype(np.float64), dims, ddof=corr,
-                                              keepdims=True), rtol=1e-5)
+            np.testing.assert_allclose(
+                K.var(x, dims, corr), np.var(x.astype(np.float64), dims, ddof=corr), rtol=1e-5
+            )
+            np.testing.assert_allclose(
+                K.std(x.T, dims, corr, keepdim=True),
+                np.std(x.T.astype(np.float64), dims, ddof=corr, keepdims=True),
+                rtol=1e-5,
+            )
     xi = np.array([[np.inf, 1.0], [-np.inf, -np.inf]], dtype)
     np.testing.assert_array_equal(K.reduce("logsumexp", xi, (1,)), [np.inf, -np.inf])
 
@@ -382,8 +485,14 @@ def test_argreduce(op, dtype):
             vals, idx = K.argreduce(op, x, dim, keepdim)
             ref_i = (np.argmax if op == "max" else np.argmin)(x, axis=dim, keepdims=keepdim)
             np.testing.assert_array_equal(idx, ref_i)
-            np.testing.assert_array_equal(vals, np.take_along_axis(x, ref_i.reshape(
-                ref_i.shape if keepdim else np.expand_dims(ref_i, dim).shape), dim).reshape(vals.shape))
+            np.testing.assert_array_equal(
+                vals,
+                np.take_along_axis(
+                    x,
+                    ref_i.reshape(ref_i.shape if keepdim else np.expand_dims(ref_i, dim).shape),
+                    dim,
+                ).reshape(vals.shape),
+            )
 
 
 def test_argreduce_nan_and_threads():
@@ -449,13 +558,12 @@ def test_logcumsumexp():
 # ---------------------------------------------------------------- layouts, threads, errors
 
 
-@pytest.mark.parametrize("name_x", ["contiguous", "strided", "negative", "transposed",
-                                    "broadcast"])
+@pytest.mark.parametrize("name_x", ["contiguous", "strided", "negative", "transposed", "broadcast"])
 def test_layouts_binary_and_cast(name_x):
     shape = (64, 48)
     xs = dict(layouts(shape, "float32"))
     x = xs[name_x]
-    for name_y, y in xs.items():
+    for _name_y, y in xs.items():
         np.testing.assert_array_equal(K.binary("mul", x, y, np.empty(shape, np.float32)), x * y)
     out = np.empty((48, 64), np.float64).T  # transposed output
     np.testing.assert_array_equal(K.cast(x, out), x.astype(np.float64))
@@ -467,8 +575,9 @@ def test_zero_d_empty_and_many_dims():
     e = np.zeros((3, 0, 2), np.float32)
     assert K.unary("exp", e, np.empty_like(e)).shape == (3, 0, 2)
     x = make((2,) * 16, "float32")
-    np.testing.assert_allclose(K.unary("exp", x.T, np.empty(x.shape, np.float32)), np.exp(x.T),
-                               rtol=2e-7)
+    np.testing.assert_allclose(
+        K.unary("exp", x.T, np.empty(x.shape, np.float32)), np.exp(x.T), rtol=2e-7
+    )
     with pytest.raises(ValueError, match="16"):
         K.unary("neg", np.zeros((1,) * 17), np.zeros((1,) * 17))
 
@@ -478,11 +587,17 @@ def test_threads_give_identical_results():
     before = K.get_num_threads()
     try:
         K.set_num_threads(1)
-        one = (K.unary("tanh", x, np.empty_like(x)), K.reduce("sum", x),
-               K.reduce("sum", x.reshape(2048, -1), (0,)))
+        one = (
+            K.unary("tanh", x, np.empty_like(x)),
+            K.reduce("sum", x),
+            K.reduce("sum", x.reshape(2048, -1), (0,)),
+        )
         K.set_num_threads(2)
-        two = (K.unary("tanh", x, np.empty_like(x)), K.reduce("sum", x),
-               K.reduce("sum", x.reshape(2048, -1), (0,)))
+        two = (
+            K.unary("tanh", x, np.empty_like(x)),
+            K.reduce("sum", x),
+            K.reduce("sum", x.reshape(2048, -1), (0,)),
+        )
     finally:
         K.set_num_threads(before)
     np.testing.assert_array_equal(one[0], two[0])
@@ -526,7 +641,11 @@ def test_c_entry_rejects_out_of_bounds_strides():
     assert lib.em_unary(0, 8, 1, shape, ptrs, ffi.new("int64_t[]", [-4, 4]), ok_ext) == -3
     assert lib.em_unary(0, 8, 1, shape, ptrs, ffi.new("int64_t[]", [2, 4]), ok_ext) == -6
     assert lib.em_unary(0, 8, 17, shape, ptrs, ffi.new("int64_t[]", [4, 4]), ok_ext) == -1
-    assert lib.em_unary(0, 8, 1, ffi.new("int64_t[]", [-1]), ptrs, ffi.new("int64_t[]", [4, 4]),
-                        ok_ext) == -2
+    assert (
+        lib.em_unary(
+            0, 8, 1, ffi.new("int64_t[]", [-1]), ptrs, ffi.new("int64_t[]", [4, 4]), ok_ext
+        )
+        == -2
+    )
     assert lib.em_unary(99, 8, 1, shape, ptrs, ffi.new("int64_t[]", [4, 4]), ok_ext) == -4
     assert lib.em_cast(0, 42, 1, shape, ptrs, ffi.new("int64_t[]", [4, 4]), ok_ext) == -5

@@ -44,16 +44,87 @@ __all__ = [
 MIN_PARALLEL_NUMEL = 1 << 16
 
 # Orders are the ABI with the C enums (kernel_common.inc, elementwise.c, reduce.c, ...).
-_DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-                "float32", "float64", "complex64")
-BINARY_OPS = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "fmod", "remainder",
-              "atan2", "hypot", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
-              "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor")
-UNARY_OPS = ("neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
-             "rsqrt", "reciprocal", "square", "sin", "cos", "tan", "asin", "acos", "atan",
-             "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "relu", "silu",
-             "gelu", "erf", "erfc", "floor", "ceil", "round", "trunc", "sign", "logical_not",
-             "bitwise_not", "isnan", "isinf", "isfinite")
+_DTYPE_NAMES = (
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+)
+BINARY_OPS = (
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "maximum",
+    "minimum",
+    "pow",
+    "fmod",
+    "remainder",
+    "atan2",
+    "hypot",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+)
+UNARY_OPS = (
+    "neg",
+    "abs",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sigmoid",
+    "relu",
+    "silu",
+    "gelu",
+    "erf",
+    "erfc",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "sign",
+    "logical_not",
+    "bitwise_not",
+    "isnan",
+    "isinf",
+    "isfinite",
+)
 REDUCE_OPS = ("sum", "prod", "mean", "amax", "amin", "any", "all", "norm2", "logsumexp")
 _C_REDUCE = {name: i for i, name in enumerate(REDUCE_OPS)}
 _C_REDUCE.update(logsumexp=8, _var=9)
@@ -171,7 +242,7 @@ def _bstrides(a: np.ndarray, shape: tuple, name: str) -> list:
     if ad > nd:
         raise ValueError(f"{name} with shape {a.shape} cannot broadcast to {shape}")
     st = [0] * (nd - ad)
-    for size, asize, s in zip(shape[nd - ad:], a.shape, a.strides):
+    for size, asize, s in zip(shape[nd - ad :], a.shape, a.strides):
         if asize == size:
             st.append(s if size != 1 else 0)
         elif asize == 1:
@@ -219,8 +290,11 @@ def _input(x, out: np.ndarray, name: str, op: str) -> np.ndarray:
     if x.ndim > _MAXDIM:
         raise ValueError(f"ember kernel {op!r}: at most {_MAXDIM} dims, got {x.ndim}")
     if out.size and x.size and np.may_share_memory(x, out):
-        same = (x.ctypes.data == out.ctypes.data and x.itemsize == out.itemsize
-                and _bstrides(x, out.shape, name) == list(out.strides))
+        same = (
+            x.ctypes.data == out.ctypes.data
+            and x.itemsize == out.itemsize
+            and _bstrides(x, out.shape, name) == list(out.strides)
+        )
         if not same:
             return x.copy()
     return x
@@ -249,8 +323,7 @@ def binary(op: str, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray
     x = _input(x, out, "x", op)
     y = _input(y, out, "y", op)
     o = _Ops(out.shape, [out, x, y], ["out", "x", "y"])
-    _check(lib.em_binary(code, dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), op,
-           x.dtype)
+    _check(lib.em_binary(code, dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), op, x.dtype)
     return out
 
 
@@ -269,8 +342,9 @@ def _scalar_array(scalar, dtype: np.dtype, op: str) -> np.ndarray:
     return v
 
 
-def binary_scalar(op: str, x: np.ndarray, scalar, out: np.ndarray,
-                  reverse: bool = False) -> np.ndarray:
+def binary_scalar(
+    op: str, x: np.ndarray, scalar, out: np.ndarray, reverse: bool = False
+) -> np.ndarray:
     """``out[...] = x op scalar`` (``scalar op x`` when ``reverse``); no temporary array.
 
     The scalar must be exactly representable in x's dtype (else TypeError: the caller
@@ -297,8 +371,7 @@ def unary(op: str, x: np.ndarray, out: np.ndarray) -> np.ndarray:
     _check_out(out, x.shape, odt, op)
     x = _input(x, out, "x", op)
     o = _Ops(out.shape, [out, x], ["out", "x"])
-    _check(lib.em_unary(code, dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), op,
-           x.dtype)
+    _check(lib.em_unary(code, dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), op, x.dtype)
     return out
 
 
@@ -311,9 +384,18 @@ def clamp(x: np.ndarray, lo: float | None, hi: float | None, out: np.ndarray) ->
     _check_out(out, x.shape, x.dtype, "clamp")
     x = _input(x, out, "x", "clamp")
     o = _Ops(out.shape, [out, x], ["out", "x"])
-    rc = lib.em_clamp(dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents, lo is not None,
-                      0.0 if lo is None else float(lo), hi is not None,
-                      0.0 if hi is None else float(hi))
+    rc = lib.em_clamp(
+        dt,
+        out.ndim,
+        out.shape,
+        o.ptrs,
+        o.strides,
+        o.extents,
+        lo is not None,
+        0.0 if lo is None else float(lo),
+        hi is not None,
+        0.0 if hi is None else float(hi),
+    )
     _check(rc, "clamp", x.dtype)
     return out
 
@@ -326,15 +408,15 @@ def where(cond: np.ndarray, x: np.ndarray, y: np.ndarray, out: np.ndarray) -> np
     if cond.dtype != np.bool_:
         raise TypeError(f"ember kernel 'where': cond must be bool, got {cond.dtype}")
     if x.dtype != out.dtype or y.dtype != out.dtype:
-        raise TypeError(f"ember kernel 'where': x ({x.dtype}), y ({y.dtype}) and out "
-                        f"({out.dtype}) must share one dtype")
+        raise TypeError(
+            f"ember kernel 'where': x ({x.dtype}), y ({y.dtype}) and out "
+            f"({out.dtype}) must share one dtype"
+        )
     dt = _code(out.dtype, "where")
     _check_out(out, out.shape, out.dtype, "where")
-    arrs = [out] + [_input(a, out, n, "where") for n, a in (("cond", cond), ("x", x),
-                                                           ("y", y))]
+    arrs = [out] + [_input(a, out, n, "where") for n, a in (("cond", cond), ("x", x), ("y", y))]
     o = _Ops(out.shape, arrs, ["out", "cond", "x", "y"])
-    _check(lib.em_where(dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), "where",
-           out.dtype)
+    _check(lib.em_where(dt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), "where", out.dtype)
     return out
 
 
@@ -346,8 +428,9 @@ def cast(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     _check_out(out, out.shape, out.dtype, "cast")
     x = _input(x, out, "x", "cast")
     o = _Ops(out.shape, [out, x], ["out", "x"])
-    _check(lib.em_cast(sdt, ddt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), "cast",
-           x.dtype)
+    _check(
+        lib.em_cast(sdt, ddt, out.ndim, out.shape, o.ptrs, o.strides, o.extents), "cast", x.dtype
+    )
     return out
 
 

@@ -86,8 +86,13 @@ def _call(fn, head: tuple, arrays: list, layouts: list, op: str, dtype, tail: tu
         ptrs.append(ffi.cast("char *", p))
         strides += st
         extents += _extent(a, p)
-    rc = fn(*head, ffi.new("char *[]", ptrs), ffi.new("int64_t[]", strides or [0]),
-            ffi.new("int64_t[]", extents), *tail)
+    rc = fn(
+        *head,
+        ffi.new("char *[]", ptrs),
+        ffi.new("int64_t[]", strides or [0]),
+        ffi.new("int64_t[]", extents),
+        *tail,
+    )
     _check(rc, op, dtype)
 
 
@@ -109,22 +114,34 @@ def _unshare(x: np.ndarray, outs) -> np.ndarray:
     return x
 
 
-def _reduce_into(op: str, x: np.ndarray, red: tuple, keepdim: bool, out: np.ndarray,
-                 aux=None, param: float = 0.0) -> None:
+def _reduce_into(
+    op: str, x: np.ndarray, red: tuple, keepdim: bool, out: np.ndarray, aux=None, param: float = 0.0
+) -> None:
     c_op = _C_REDUCE[op]
     xc, oc = _code(x.dtype, op), _code(out.dtype, op)
     if not lib.em_reduce_supported(c_op, xc, oc):
         raise TypeError(f"ember kernel {op!r} does not support dtype {x.dtype} -> {out.dtype}")
     x = _unshare(x, (out,))
     mask = sum(1 << d for d in red)
-    layouts = [_layout(out, x.ndim, red, keepdim), list(x.strides),
-               _layout(aux, x.ndim, red, True) if aux is not None else [0] * x.ndim]
-    _call(lib.em_reduce, (c_op, xc, oc, x.ndim, x.shape, mask), [out, x, aux], layouts, op,
-          x.dtype, (float(param),))
+    layouts = [
+        _layout(out, x.ndim, red, keepdim),
+        list(x.strides),
+        _layout(aux, x.ndim, red, True) if aux is not None else [0] * x.ndim,
+    ]
+    _call(
+        lib.em_reduce,
+        (c_op, xc, oc, x.ndim, x.shape, mask),
+        [out, x, aux],
+        layouts,
+        op,
+        x.dtype,
+        (float(param),),
+    )
 
 
-def reduce(op: str, x: np.ndarray, dims=None, keepdim: bool = False,
-           out: np.ndarray | None = None) -> np.ndarray:
+def reduce(
+    op: str, x: np.ndarray, dims=None, keepdim: bool = False, out: np.ndarray | None = None
+) -> np.ndarray:
     """Reduce ``x`` over ``dims`` (None or (): all) with ``op`` in REDUCE_OPS.
 
     ``norm2`` is sqrt(sum(x**2)). Integer sums and products accumulate in int64, float
@@ -157,8 +174,13 @@ def reduce(op: str, x: np.ndarray, dims=None, keepdim: bool = False,
     return out
 
 
-def var(x: np.ndarray, dims=None, correction: float = 1, keepdim: bool = False,
-        out: np.ndarray | None = None) -> np.ndarray:
+def var(
+    x: np.ndarray,
+    dims=None,
+    correction: float = 1,
+    keepdim: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Variance over ``dims`` with ``correction`` (PyTorch's; numpy's ddof): two passes,
     the mean first, in double. Result dtype: x's for floats, float64 for integers."""
     x = _array(x, "var")
@@ -175,8 +197,13 @@ def var(x: np.ndarray, dims=None, correction: float = 1, keepdim: bool = False,
     return out
 
 
-def std(x: np.ndarray, dims=None, correction: float = 1, keepdim: bool = False,
-        out: np.ndarray | None = None) -> np.ndarray:
+def std(
+    x: np.ndarray,
+    dims=None,
+    correction: float = 1,
+    keepdim: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Standard deviation: sqrt of :func:`var` (same arguments)."""
     out = var(x, dims, correction, keepdim, out)
     np.sqrt(out, out=out)
@@ -205,10 +232,15 @@ def argreduce(op: str, x: np.ndarray, dim: int, keepdim: bool = False):
     vals, idx = np.empty(shape, x.dtype), np.empty(shape, _I64)
     keep = keepdim or zero_d
     v2, i2 = (vals.reshape(1), idx.reshape(1)) if zero_d else (vals, idx)
-    layouts = [_layout(v2, x.ndim, (d,), keep), _layout(i2, x.ndim, (d,), keep),
-               list(x.strides)]
-    _call(lib.em_argreduce, (0 if op == "max" else 1, code, x.ndim, x.shape, d),
-          [v2, i2, x], layouts, name, x.dtype)
+    layouts = [_layout(v2, x.ndim, (d,), keep), _layout(i2, x.ndim, (d,), keep), list(x.strides)]
+    _call(
+        lib.em_argreduce,
+        (0 if op == "max" else 1, code, x.ndim, x.shape, d),
+        [v2, i2, x],
+        layouts,
+        name,
+        x.dtype,
+    )
     return vals, idx
 
 
@@ -240,9 +272,17 @@ def cumulative(op: str, x: np.ndarray, dim: int, out=None):
     xv = _unshare(xv, (vals, idx))
     v2 = vals.reshape(1) if x.ndim == 0 else vals
     i2 = None if idx is None else (idx.reshape(1) if x.ndim == 0 else idx)
-    layouts = [list(v2.strides), list(xv.strides),
-               list(i2.strides) if i2 is not None else [0] * xv.ndim]
-    _call(lib.em_cumulative,
-          (code_op, _code(x.dtype, op), _code(vals.dtype, op), xv.ndim, xv.shape, d),
-          [v2, xv, i2], layouts, op, x.dtype)
+    layouts = [
+        list(v2.strides),
+        list(xv.strides),
+        list(i2.strides) if i2 is not None else [0] * xv.ndim,
+    ]
+    _call(
+        lib.em_cumulative,
+        (code_op, _code(x.dtype, op), _code(vals.dtype, op), xv.ndim, xv.shape, d),
+        [v2, xv, i2],
+        layouts,
+        op,
+        x.dtype,
+    )
     return (vals, idx) if with_idx else vals

@@ -28,8 +28,10 @@
 #define ST_i16(p, v) (*(int16_t *)(p) = (int16_t)(uint16_t)TOI(v))
 #define ST_i32(p, v) (*(int32_t *)(p) = (int32_t)(uint32_t)TOI(v))
 #define ST_i64(p, v) (*(int64_t *)(p) = TOI(v))
-#define ST_f16(p, v) (*(uint16_t *)(p) = em_float_to_half((float)(v)))
-#define ST_bf16(p, v) (*(uint16_t *)(p) = em_float_to_bf16((float)(v)))
+/* narrowing to 16-bit floats from double or int64 goes through round-to-odd float */
+#define TOF_ODD(v) _Generic((v), float: (v), default: em_f32_round_odd((double)(v)))
+#define ST_f16(p, v) (*(uint16_t *)(p) = em_float_to_half(TOF_ODD(v)))
+#define ST_bf16(p, v) (*(uint16_t *)(p) = em_float_to_bf16(TOF_ODD(v)))
 #define ST_f32(p, v) (*(float *)(p) = (float)(v))
 #define ST_f64(p, v) (*(double *)(p) = (double)(v))
 #define ST_c64(p, v) (((float *)(p))[0] = (float)(v), ((float *)(p))[1] = 0.0f)
