@@ -5,7 +5,9 @@
 state dicts load by name.
 """
 
-from ember.nn import functional
+import ember.autograd.formulas_nn  # derivatives of the fused ops (conv, pooling, norms...)
+from ember.nn import functional, init
+from ember.nn._config import is_nonfinite_detection_enabled, set_detect_nonfinite
 from ember.nn._hooks import (
     RemovableHandle,
     register_module_forward_hook,

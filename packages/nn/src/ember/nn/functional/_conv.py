@@ -1,0 +1,280 @@
+"""Convolutions: im2col (strided windows) + one BLAS matmul, backward as matmuls +
+col2im.
+
+Three registered ops carry every convolution, forward and backward, in any
+number of spatial dims: ``conv`` (x, weight, bias), ``conv_input_grad``
+(gy, weight) and ``conv_weight_grad`` (x, gy). Each one's derivative is another
+of the three (see ``ember.autograd.formulas_nn``), so double backward works.
+``params`` of every op is ``(stride, pads, dilation, groups)`` with ``pads`` a
+``(lo, hi)`` pair per spatial dim.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember._ops._dispatch import result
+from ember._tensor import Tensor
+from ember.nn.functional import _kernels as K
+
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "conv_input_grad",
+    "conv_weight_grad",
+]
+
+
+def _out_shape(spatial, kernel, stride, pads, dilation) -> tuple:
+    return tuple(
+        (s + lo + hi - d * (k - 1) - 1) // st + 1
+        for s, k, st, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation)
+    )
+
+
+def _cols(xa, kernel, stride, pads, dilation):
+    """im2col of ``xa``; a 1x1, stride-1, unpadded conv needs no copy."""
+    out = _out_shape(xa.shape[2:], kernel, stride, pads, dilation)
+    n, c = xa.shape[:2]
+    if (
+        all(k == 1 for k in kernel)
+        and all(s == 1 for s in stride)
+        and not any(lo or hi for lo, hi in pads)
+    ):
+        return np.ascontiguousarray(xa).reshape(n, c, -1), out
+    return K.im2col(K.pad_input(xa, pads), kernel, out, stride, dilation), out
+
+
+def _conv_array(xa, wa, ba, params):
+    stride, pads, dilation, groups = params
+    kernel = wa.shape[2:]
+    cols, out = _cols(xa, kernel, stride, pads, dilation)
+    n = xa.shape[0]
+    o = wa.shape[0]
+    if groups == 1:
+        y = np.matmul(wa.reshape(o, -1), cols)
+    else:
+        p = cols.shape[-1]
+        y = np.matmul(wa.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, p))
+    y = y.reshape((n, o) + out)
+    if ba is not None:
+        y += ba.reshape((1, o) + (1,) * len(out))
+    return y
+
+
+def conv(x: Tensor, weight: Tensor, bias: Tensor | None, params) -> Tensor:
+    """The ``conv`` op on validated, batched inputs (see the module docstring)."""
+    y = _conv_array(x._a, weight._a, None if bias is None else bias._a, params)
+    return result(y, (x, weight, bias), "conv", params)
+
+
+def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:
+    """The gradient of ``conv`` with respect to its input (a transposed conv)."""
+    stride, pads, dilation, groups = params
+    ga, wa = gy._a, weight._a
+    n, o = ga.shape[:2]
+    out = ga.shape[2:]
+    kernel = wa.shape[2:]
+    p = int(np.prod(out))
+    if groups == 1:
+        gcols = np.matmul(wa.reshape(o, -1).T, ga.reshape(n, o, p))
+    else:
+        wg = wa.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+        gcols = np.matmul(wg, ga.reshape(n, groups, o // groups, p)).reshape(n, -1, p)
+    padded = tuple(x_shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
+    gx = K.col2im(gcols, padded, kernel, out, stride, dilation)
+    if any(lo or hi for lo, hi in pads):
+        gx = gx[
+            (slice(None), slice(None))
+            + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], pads))
+        ]
+    return result(gx, (gy, weight), "conv_input_grad", (params, tuple(x_shape)))
+
+
+def conv_weight_grad(x: Tensor, gy: Tensor, params, w_shape) -> Tensor:
+    """The gradient of ``conv`` with respect to its weight."""
+    stride, pads, dilation, groups = params
+    xa, ga = x._a, gy._a
+    kernel = tuple(w_shape[2:])
+    cols, out = _cols(xa, kernel, stride, pads, dilation)
+    n, o = ga.shape[:2]
+    p = cols.shape[-1]
+    if groups == 1:
+        gw = np.matmul(ga.reshape(n, o, p), cols.transpose(0, 2, 1)).sum(0)
+    else:
+        g4 = ga.reshape(n, groups, o // groups, p)
+        c4 = cols.reshape(n, groups, -1, p).transpose(0, 1, 3, 2)
+        gw = np.matmul(g4, c4).sum(0)
+    return result(gw.reshape(w_shape), (x, gy), "conv_weight_grad", (params, tuple(w_shape)))
+
+
+# ----- argument handling -----
+def _tuple(v, nd: int, name: str) -> tuple:
+    if isinstance(v, int):
+        return (v,) * nd
+    v = tuple(int(i) for i in v)
+    if len(v) == 1:
+        return v * nd
+    if len(v) != nd:
+        raise ValueError(f"{name} must be an int or a tuple of {nd} ints, got {v}")
+    return v
+
+
+def conv_params(nd, kernel, stride, padding, dilation, groups) -> tuple:
+    """Normalize conv arguments to ``(stride, pads, dilation, groups)``."""
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise ValueError(f"stride must be positive, got {stride}")
+    if any(d <= 0 for d in dilation):
+        raise ValueError(f"dilation must be positive, got {dilation}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            tot = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            pads = tuple((t // 2, t - t // 2) for t in tot)
+        else:
+            raise ValueError(f"padding must be 'valid', 'same' or ints, got {padding!r}")
+    else:
+        p = _tuple(padding, nd, "padding")
+        if any(i < 0 for i in p):
+            raise ValueError(f"padding must be non-negative, got {p}")
+        pads = tuple((i, i) for i in p)
+    if not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"groups must be a positive integer, got {groups}")
+    return stride, pads, dilation, groups
+
+
+def _check(x, weight, bias, nd, groups, who: str, transposed: bool = False):
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{who}: input and weight must be Tensors")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"{who}: expected a {nd + 2}-D weight, got shape {tuple(weight.shape)}")
+    if x.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"{who}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, "
+            f"got input of shape {tuple(x.shape)}"
+        )
+    c = x.shape[-nd - 1]
+    want = weight.shape[0] if transposed else weight.shape[1] * groups
+    if c != want:
+        raise RuntimeError(
+            f"{who}: expected input with {want} channels, got {c} "
+            f"(input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)}, groups={groups})"
+        )
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise RuntimeError(
+            f"{who}: input ({x.dtype}), weight ({weight.dtype}) and bias must have the same dtype"
+        )
+    if bias is not None:
+        n_out = weight.shape[1] * groups if transposed else weight.shape[0]
+        if tuple(bias.shape) != (n_out,):
+            raise RuntimeError(f"{who}: expected bias of shape ({n_out},), got {tuple(bias.shape)}")
+
+
+def _convnd(nd, x, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    who = f"conv{nd}d"
+    _check(x, weight, bias, nd, groups, who)
+    params = conv_params(nd, weight.shape[2:], stride, padding, dilation, groups)
+    if weight.shape[0] % groups:
+        raise RuntimeError(
+            f"{who}: out_channels {weight.shape[0]} not divisible by groups {groups}"
+        )
+    unbatched = x.dim() == nd + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    sp = x.shape[2:]
+    out = _out_shape(sp, weight.shape[2:], params[0], params[1], params[2])
+    if any(o <= 0 for o in out):
+        raise RuntimeError(
+            f"{who}: input spatial size {tuple(sp)} (padded by {params[1]}) is smaller than "
+            f"the dilated kernel {tuple(weight.shape[2:])}"
+        )
+    y = conv(x, weight, bias, params)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution. input (N, C_in, L), weight (C_out, C_in/groups, k) -> (N, C_out, L_out).
+    ``padding`` may be an int, a tuple, 'valid' or 'same'."""
+    return _convnd(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution. input (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW)
+    -> (N, C_out, H_out, W_out)."""
+    return _convnd(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """3-D convolution. input (N, C_in, D, H, W), weight (C_out, C_in/groups, kD, kH, kW)."""
+    return _convnd(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transposend(
+    nd, x, weight, bias, stride, padding, output_padding, groups, dilation
+) -> Tensor:
+    who = f"conv_transpose{nd}d"
+    _check(x, weight, bias, nd, groups, who, transposed=True)
+    stride_t = _tuple(stride, nd, "stride")
+    dil = _tuple(dilation, nd, "dilation")
+    pad = _tuple(padding, nd, "padding")
+    opad = _tuple(output_padding, nd, "output_padding")
+    for op, s, d in zip(opad, stride_t, dil):
+        if op >= max(s, d):
+            raise ValueError(
+                f"{who}: output_padding {opad} must be smaller than stride or dilation"
+            )
+    unbatched = x.dim() == nd + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    k = weight.shape[2:]
+    out_sp = tuple(
+        (i - 1) * s - 2 * p + d * (kk - 1) + op + 1
+        for i, s, p, d, kk, op in zip(x.shape[2:], stride_t, pad, dil, k, opad)
+    )
+    if any(o <= 0 for o in out_sp):
+        raise RuntimeError(f"{who}: computed output size {out_sp} is not positive")
+    # the transposed conv of x is the input gradient of the conv whose output x is;
+    # output_padding grows the far side, which the conv never reads
+    params = (stride_t, tuple((p, p) for p in pad), dil, groups)
+    n = x.shape[0]
+    x_shape = (n, weight.shape[1] * groups) + out_sp
+    y = conv_input_grad(x, weight, params, x_shape)
+    if bias is not None:
+        y = y + bias.reshape((1, -1) + (1,) * nd)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """1-D transposed convolution; weight (C_in, C_out/groups, k)."""
+    return _conv_transposend(
+        1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """2-D transposed convolution; weight (C_in, C_out/groups, kH, kW)."""
+    return _conv_transposend(
+        2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+
+
+def conv_transpose3d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Tensor:
+    """3-D transposed convolution; weight (C_in, C_out/groups, kD, kH, kW)."""
+    return _conv_transposend(
+        3, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )

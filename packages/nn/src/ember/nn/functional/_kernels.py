@@ -1,0 +1,134 @@
+"""The numpy-level kernels under the hot layers, one small dispatch function each.
+
+Each function takes and returns numpy arrays. When core's C kernels
+(``ember._nn_kernels``) provide one, it is used; otherwise the numpy version
+here runs. Switching a kernel over is one line in its function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+try:  # C kernels from ember-core, when this core has them
+    from ember import _nn_kernels as _K
+except ImportError:  # pragma: no cover - depends on the installed core
+    _K = None
+
+__all__ = [
+    "im2col",
+    "col2im",
+    "pad_input",
+    "maxpool_forward",
+    "maxpool_backward",
+    "softmax",
+    "log_softmax",
+    "embedding_backward",
+]
+
+
+def pad_input(x: np.ndarray, pads: tuple, value: float = 0.0) -> np.ndarray:
+    """``x`` (N, C, *S) padded by ``pads`` ((lo, hi) per spatial dim)."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), *pads), constant_values=value)
+
+
+def windows(xp: np.ndarray, kernel: tuple, out: tuple, stride: tuple, dilation: tuple):
+    """A read-only view (N, C, *kernel, *out) of the sliding windows of padded ``xp``."""
+    st = xp.strides
+    sp = st[2:]
+    shape = xp.shape[:2] + tuple(kernel) + tuple(out)
+    strides = (
+        st[:2]
+        + tuple(s * d for s, d in zip(sp, dilation))
+        + tuple(s * k for s, k in zip(sp, stride))
+    )
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def im2col(xp, kernel, out, stride, dilation) -> np.ndarray:
+    """Columns (N, C*prod(kernel), prod(out)) of padded input ``xp`` (N, C, *S)."""
+    w = windows(xp, kernel, out, stride, dilation)
+    n, c = xp.shape[:2]
+    k = int(np.prod(kernel))
+    p = int(np.prod(out))
+    cols = np.empty((n, c * k, p), xp.dtype)
+    np.copyto(cols.reshape(w.shape), w)
+    return cols
+
+
+def col2im(cols, padded_shape, kernel, out, stride, dilation) -> np.ndarray:
+    """Scatter-add columns (N, C*prod(kernel), prod(out)) back into a zero array of
+    ``padded_shape`` (N, C, *S): the adjoint of :func:`im2col`."""
+    n, c = padded_shape[:2]
+    gx = np.zeros(padded_shape, cols.dtype)
+    cv = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+    nd = len(kernel)
+    for kidx in np.ndindex(*kernel):
+        sl = tuple(
+            slice(ki * d, ki * d + (o - 1) * s + 1, s)
+            for ki, d, o, s in zip(kidx, dilation, out, stride)
+        )
+        gx[(slice(None), slice(None)) + sl] += cv[(slice(None), slice(None)) + kidx]
+    del nd
+    return gx
+
+
+def maxpool_forward(xp, kernel, out, stride, dilation):
+    """Max over windows of padded ``xp`` (N, C, *S) and the flat index (into the
+    padded spatial plane) of each maximum, as int64."""
+    w = windows(xp, kernel, out, stride, dilation)
+    nd = len(kernel)
+    # bring kernel dims last: (N, C, *out, K)
+    perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    flat = np.ascontiguousarray(w.transpose(perm)).reshape(w.shape[:2] + tuple(out) + (-1,))
+    arg = flat.argmax(-1)
+    y = np.take_along_axis(flat, arg[..., None], -1)[..., 0]
+    # flat window offset -> position in the padded plane
+    kpos = np.unravel_index(arg, kernel)
+    opos = np.indices(tuple(out), sparse=True)
+    idx = 0
+    for d in range(nd):
+        coord = opos[d] * stride[d] + kpos[d] * dilation[d]
+        idx = idx * xp.shape[2 + d] + coord
+    return y, idx.astype(np.int64)
+
+
+def maxpool_backward(gy, idx, plane_shape) -> np.ndarray:
+    """Scatter ``gy`` (N, C, *out) to the flat positions ``idx`` in planes of
+    ``plane_shape`` (N, C, *S), adding where windows overlap."""
+    n, c = plane_shape[:2]
+    hw = int(np.prod(plane_shape[2:]))
+    base = (np.arange(n * c, dtype=np.int64) * hw).reshape((n, c) + (1,) * (gy.ndim - 2))
+    g = np.bincount((idx + base).ravel(), weights=gy.ravel(), minlength=n * c * hw)
+    return g.astype(gy.dtype, copy=False).reshape(plane_shape)
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """Softmax along ``axis`` (max-shifted, so large inputs do not overflow)."""
+    e = x - x.max(axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis, keepdims=True)
+    return e
+
+
+def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """Log-softmax along ``axis``."""
+    s = x - x.max(axis, keepdims=True)
+    lse = np.log(np.exp(s).sum(axis, keepdims=True))
+    s -= lse
+    return s
+
+
+def embedding_backward(gy: np.ndarray, idx: np.ndarray, num: int, padding_idx) -> np.ndarray:
+    """Sum rows of ``gy`` (..., D) into a (num, D) gradient by index; the
+    ``padding_idx`` row stays zero."""
+    d = gy.shape[-1]
+    g2 = gy.reshape(-1, d)
+    flat = idx.reshape(-1)
+    gw = np.zeros((num, d), gy.dtype)
+    np.add.at(gw, flat, g2)
+    if padding_idx is not None:
+        gw[padding_idx] = 0
+    return gw
