@@ -270,7 +270,6 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple[Tensor, ...]:
     ]
     if swap:
         out[0], out[1] = out[1], out[0]
-        out = [_shape.transpose(o, 0, 1) for o in out]
     return tuple(out)
 
 
