@@ -46,6 +46,7 @@ _MASK64 = (1 << 64) - 1
 _STATE_BYTES = 16
 _STATUS = {-1: "a null pointer", -2: "an invalid size", -3: "an invalid argument"}
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_F32_MAX = float(np.finfo(np.float32).max)
 _HALF_BITS = {np.dtype(np.float16): 11, np.dtype(ml_dtypes.bfloat16): 8}
 
 
@@ -80,11 +81,11 @@ def _cpu_only(device, what: str) -> None:
         raise RuntimeError(f"{what}: expected device 'cpu' or 'cuda', got {device!r}")
 
 
-def _numel(shape: tuple[int, ...]) -> int:
-    for s in shape:
-        if s < 0:
-            raise _ArgError(f"trying to create tensor with negative dimension {s}: {list(shape)}")
-    return math.prod(shape)
+def _empty(shape, np_dtype) -> np.ndarray:
+    try:
+        return np.empty(shape, np_dtype)
+    except ValueError:  # numpy's message for a negative dimension is vaguer than this
+        raise _ArgError(f"trying to create tensor with negative dimension: {shape}") from None
 
 
 def _below(high: float, np_dtype: np.dtype) -> np.generic:
@@ -185,41 +186,40 @@ class Generator:
             self._offset = (off + blocks) & _MASK64
         return s, off
 
+    def _run(self, kernel, ctype: str, out: np.ndarray, lanes: int, what: str, *args) -> None:
+        """Fill ``out`` with ``kernel``, one value per ``lanes`` 32-bit Philox lanes."""
+        n = out.size
+        with self._lock:
+            s, off = self._seed, self._offset
+            self._offset = (off + (n * lanes + 3) // 4) & _MASK64
+        rc = kernel(s, off, ffi.from_buffer(ctype, out), n, *args)
+        if rc:
+            _check(rc, what)
+
     def _uniform(self, shape, np_dtype, low: float = 0.0, high: float = 1.0) -> np.ndarray:
         """Uniform values in [low, high) of ``shape`` and floating/complex ``np_dtype``."""
-        dt = np.dtype(np_dtype)
+        dt = np_dtype if isinstance(np_dtype, np.dtype) else np.dtype(np_dtype)
         if dt.kind == "c":
             part = self._uniform((*shape, 2), _F32 if dt.itemsize == 8 else _F64, low, high)
             return part.view(dt).reshape(shape)
         low, high = float(low), float(high)
-        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        if not (low <= high) or math.isinf(low) or math.isinf(high):
             raise _ArgError(
                 f"uniform expects a [from, to) range with finite from <= to, got from={low}, "
                 f"to={high}"
             )
-        n = _numel(shape)
         if dt == _F64:
-            out = np.empty(shape, _F64)
-            s, off = self._reserve((n + 1) // 2)
-            _check(
-                lib.em_philox_uniform_f64(s, off, ffi.from_buffer("double[]", out), n, low, high),
-                "uniform",
-            )
+            out = _empty(shape, _F64)
+            self._run(lib.em_philox_uniform_f64, "double[]", out, 2, "uniform", low, high)
             return out
         if dt != _F32 and dt not in _HALF_BITS:
             raise TypeError(f"uniform: expected a floating point dtype, got {dt}")
-        with np.errstate(over="ignore"):
-            span = np.float32(high) - np.float32(low)
-        if not np.isfinite(span):
+        if high - low > _F32_MAX or max(-low, high) > _F32_MAX:
             raise _ArgError(f"uniform: range [{low}, {high}) overflows float32")
-        out = np.empty(shape, _F32)
-        s, off = self._reserve((n + 3) // 4)
+        out = _empty(shape, _F32)
         # 16-bit floats draw on their own grid (2^-11, 2^-8) so [0, 1) stays exact.
         bits = _HALF_BITS.get(dt, 24)
-        _check(
-            lib.em_philox_uniform_f32(s, off, ffi.from_buffer("float[]", out), n, low, high, bits),
-            "uniform",
-        )
+        self._run(lib.em_philox_uniform_f32, "float[]", out, 1, "uniform", low, high, bits)
         if dt == _F32:
             return out
         res = out.astype(dt)
@@ -229,9 +229,9 @@ class Generator:
 
     def _normal(self, shape, np_dtype, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
         """Normal values N(mean, std**2) (complex: independent parts of variance std**2/2)."""
-        dt = np.dtype(np_dtype)
+        dt = np_dtype if isinstance(np_dtype, np.dtype) else np.dtype(np_dtype)
         mean, std = float(mean), float(std)
-        if not (math.isfinite(std) and std >= 0.0) or not math.isfinite(mean):
+        if not (0.0 <= std < math.inf) or not math.isfinite(mean):
             raise _ArgError(
                 f"normal expects finite mean and std >= 0.0, got mean={mean}, std={std}"
             )
@@ -242,56 +242,37 @@ class Generator:
             res = part.view(dt).reshape(shape)
             res += mean
             return res
-        n = _numel(shape)
         if dt == _F64:
-            out = np.empty(shape, _F64)
-            s, off = self._reserve((n + 1) // 2)
-            _check(
-                lib.em_philox_normal_f64(s, off, ffi.from_buffer("double[]", out), n, mean, std),
-                "normal",
-            )
+            out = _empty(shape, _F64)
+            self._run(lib.em_philox_normal_f64, "double[]", out, 2, "normal", mean, std)
             return out
         if dt != _F32 and dt not in _HALF_BITS:
             raise TypeError(f"normal: expected a floating point dtype, got {dt}")
-        out = np.empty(shape, _F32)
-        s, off = self._reserve((n + 3) // 4)
-        _check(
-            lib.em_philox_normal_f32(s, off, ffi.from_buffer("float[]", out), n, mean, std),
-            "normal",
-        )
+        out = _empty(shape, _F32)
+        self._run(lib.em_philox_normal_f32, "float[]", out, 1, "normal", mean, std)
         return out if dt == _F32 else out.astype(dt)
 
     def _exponential(self, shape, np_dtype, lambd: float = 1.0) -> np.ndarray:
         """Exponential values with rate ``lambd`` (mean 1/lambd)."""
-        dt = np.dtype(np_dtype)
+        dt = np_dtype if isinstance(np_dtype, np.dtype) else np.dtype(np_dtype)
         lambd = float(lambd)
-        if not (lambd > 0.0 and math.isfinite(lambd)):
+        if not (0.0 < lambd < math.inf):
             raise _ArgError(f"exponential expects lambd > 0.0 and finite, got lambd={lambd}")
-        n = _numel(shape)
         if dt == _F64:
-            out = np.empty(shape, _F64)
-            s, off = self._reserve((n + 1) // 2)
-            _check(
-                lib.em_philox_exponential_f64(
-                    s, off, ffi.from_buffer("double[]", out), n, 1.0 / lambd
-                ),
-                "exponential",
-            )
+            out = _empty(shape, _F64)
+            self._run(lib.em_philox_exponential_f64, "double[]", out, 2, "exponential",
+                      1.0 / lambd)  # fmt: skip
             return out
         if dt != _F32 and dt not in _HALF_BITS:
             raise TypeError(f"exponential: expected a floating point dtype, got {dt}")
-        out = np.empty(shape, _F32)
-        s, off = self._reserve((n + 3) // 4)
-        _check(
-            lib.em_philox_exponential_f32(s, off, ffi.from_buffer("float[]", out), n, 1.0 / lambd),
-            "exponential",
-        )
+        out = _empty(shape, _F32)
+        self._run(lib.em_philox_exponential_f32, "float[]", out, 1, "exponential", 1.0 / lambd)
         return out if dt == _F32 else out.astype(dt)
 
     def _randint(self, low: int, high: int, shape, np_dtype) -> np.ndarray:
         """Integers uniform in [low, high) stored as ``np_dtype`` (integer, bool or float)."""
         low, high = operator.index(low), operator.index(high)
-        dt = np.dtype(np_dtype)
+        dt = np_dtype if isinstance(np_dtype, np.dtype) else np.dtype(np_dtype)
         if low >= high:
             raise _ArgError(f"random_ expects 'from' < 'to', got from={low} >= to={high}")
         if dt.kind in "iub":
@@ -310,8 +291,8 @@ class Generator:
         rng = high - low
         if low < -(2**63) or high - 1 > 2**63 - 1:
             raise _ArgError(f"randint: range [{low}, {high}) exceeds 64-bit integers")
-        n = _numel(shape)
-        out = np.empty(shape, np.int64)
+        out = _empty(shape, np.int64)
+        n = out.size
         s, off = self._reserve((n + 1) // 2 if rng <= 2**32 else n)
         _check(
             lib.em_philox_randint_i64(s, off, ffi.from_buffer("int64_t[]", out), n, low, rng),
@@ -328,7 +309,7 @@ class Generator:
         probability 2^-(64-k) per pair (< 2^-32 below n = 2^32); a tie keeps index order.
         """
         n = operator.index(n)
-        dt = np.dtype(np_dtype)
+        dt = np_dtype if isinstance(np_dtype, np.dtype) else np.dtype(np_dtype)
         if n < 0:
             raise _ArgError(f"randperm: n must be non-negative, got {n}")
         if dt.kind in "iu":
@@ -351,7 +332,8 @@ class Generator:
 
     def _bernoulli(self, p, shape, np_dtype) -> np.ndarray:
         """0/1 values, 1 with probability ``p`` (a float or an array broadcastable to shape)."""
-        n = _numel(shape)
+        out = _empty(shape, np.uint8)
+        n = out.size
         pa = np.asarray(p, dtype=np.float64)
         if pa.size and not (np.all(pa >= 0.0) and np.all(pa <= 1.0)):
             raise _ArgError("bernoulli expects all probabilities p to satisfy 0 <= p <= 1")
@@ -364,7 +346,6 @@ class Generator:
                     f"{tuple(shape)}"
                 ) from None
         pa = np.ascontiguousarray(pa).reshape(-1)
-        out = np.empty(shape, np.uint8)
         s, off = self._reserve((n + 3) // 4)
         _check(
             lib.em_philox_bernoulli(
@@ -377,7 +358,7 @@ class Generator:
             ),
             "bernoulli",
         )
-        dt = np.dtype(np_dtype)
+        dt = np_dtype if isinstance(np_dtype, np.dtype) else np.dtype(np_dtype)
         return out.view(np.bool_) if dt == np.bool_ else out.astype(dt)
 
     def _multinomial(self, probs, num_samples: int, replacement: bool = False) -> np.ndarray:

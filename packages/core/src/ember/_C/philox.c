@@ -9,6 +9,7 @@
 #pragma GCC optimize("fp-contract=off")
 
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,18 @@
 #define PAR_MIN_BLOCKS 4096 /* below this, threads cost more than they save */
 #define MAX_VALUES (INT64_MAX / 8)
 
+/* Runs `body` for ch = 0 .. nch-1, across threads only when there is enough work: even
+ * a one-thread OpenMP region costs microseconds, more than a small draw itself. */
+#define FOR_CHUNKS(nch, ...)                                               \
+    do {                                                                   \
+        if ((nch) * CHUNK < PAR_MIN_BLOCKS) {                              \
+            for (int64_t ch = 0; ch < (nch); ch++) __VA_ARGS__;            \
+        } else {                                                           \
+            _Pragma("omp parallel for schedule(static)")                   \
+            for (int64_t ch = 0; ch < (nch); ch++) __VA_ARGS__;            \
+        }                                                                  \
+    } while (0)
+
 /* Run-time SIMD dispatch (GCC ifunc): one build runs everywhere, AVX2 where present. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define EM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -27,11 +40,12 @@
 #define EM_CLONES
 #endif
 
-/* Blocks first .. first+CHUNK-1 into x, lane-interleaved: x[4*j + l] is lane l of block j. */
-static inline void philox_chunk(uint64_t seed, uint64_t first, uint32_t x[4 * CHUNK]) {
+/* Blocks first .. first+nb-1 (nb <= CHUNK) into x, lane-interleaved: x[4*j + l] is lane l
+ * of block j. Only what a chunk needs is computed, so tiny draws stay cheap. */
+static inline void philox_chunk(uint64_t seed, uint64_t first, int nb, uint32_t x[4 * CHUNK]) {
     uint32_t c0[CHUNK], c1[CHUNK], c2[CHUNK], c3[CHUNK];
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int j = 0; j < CHUNK; j++) {
+    for (int j = 0; j < nb; j++) {
         uint64_t c = first + (uint64_t)j;
         c0[j] = (uint32_t)c;
         c1[j] = (uint32_t)(c >> 32);
@@ -39,7 +53,7 @@ static inline void philox_chunk(uint64_t seed, uint64_t first, uint32_t x[4 * CH
         c3[j] = 0;
     }
     for (int r = 0; r < 10; r++) {
-        for (int j = 0; j < CHUNK; j++) {
+        for (int j = 0; j < nb; j++) {
             uint64_t p0 = (uint64_t)EM_PHILOX_M0 * c0[j];
             uint64_t p1 = (uint64_t)EM_PHILOX_M1 * c2[j];
             uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[j] ^ k0;
@@ -52,7 +66,7 @@ static inline void philox_chunk(uint64_t seed, uint64_t first, uint32_t x[4 * CH
         k0 += EM_PHILOX_W0;
         k1 += EM_PHILOX_W1;
     }
-    for (int j = 0; j < CHUNK; j++) {
+    for (int j = 0; j < nb; j++) {
         x[4 * j] = c0[j];
         x[4 * j + 1] = c1[j];
         x[4 * j + 2] = c2[j];
@@ -81,16 +95,16 @@ int em_philox4x32_10(const uint32_t *ctr, const uint32_t *key, uint32_t *out) {
 EM_CLONES static void u32_chunk(uint64_t seed, uint64_t offset, int64_t ch, uint32_t *out,
                                 int64_t n) {
     uint32_t x[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    memcpy(out + ch * 4 * CHUNK, x, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+    int cnt = (int)chunk_count(ch, 4 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 3) / 4, x);
+    memcpy(out + ch * 4 * CHUNK, x, (size_t)cnt * sizeof *out);
 }
 
 int em_philox_u32(uint64_t seed, uint64_t offset, uint32_t *out, int64_t n) {
     if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
     if (n > 0 && !out) return EM_RNG_ENULL;
     int64_t nch = ceil_div(n, 4 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) u32_chunk(seed, offset, ch, out, n);
+    FOR_CHUNKS(nch, u32_chunk(seed, offset, ch, out, n));
     return EM_RNG_OK;
 }
 
@@ -98,18 +112,17 @@ int em_philox_u32(uint64_t seed, uint64_t offset, uint32_t *out, int64_t n) {
 EM_CLONES static void u64_chunk(uint64_t seed, uint64_t offset, int64_t ch, uint64_t *out,
                                 int64_t n) {
     uint32_t x[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
+    int cnt = (int)chunk_count(ch, 2 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 1) / 2, x);
     uint64_t *o = out + ch * 2 * CHUNK;
-    for (int64_t i = 0; i < cnt; i++) o[i] = ((uint64_t)x[2 * i] << 32) | x[2 * i + 1];
+    for (int i = 0; i < cnt; i++) o[i] = ((uint64_t)x[2 * i] << 32) | x[2 * i + 1];
 }
 
 int em_philox_u64(uint64_t seed, uint64_t offset, uint64_t *out, int64_t n) {
     if (n < 0 || n > MAX_VALUES) return EM_RNG_ESIZE;
     if (n > 0 && !out) return EM_RNG_ENULL;
     int64_t nch = ceil_div(n, 2 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) u64_chunk(seed, offset, ch, out, n);
+    FOR_CHUNKS(nch, u64_chunk(seed, offset, ch, out, n));
     return EM_RNG_OK;
 }
 
@@ -121,15 +134,14 @@ EM_CLONES static void uniform_f32_chunk(uint64_t seed, uint64_t offset, int64_t 
                                         float *out, int64_t n, float low, float high,
                                         float below, int bits) {
     uint32_t x[4 * CHUNK];
-    float v[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    float span = high - low, grid = ldexpf(1.0f, -bits);
+    int cnt = (int)chunk_count(ch, 4 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 3) / 4, x);
+    float span = high - low, grid = ldexpf(1.0f, -bits), *o = out + ch * 4 * CHUNK;
     int shift = 32 - bits;
-    for (int i = 0; i < 4 * CHUNK; i++) {
+    for (int i = 0; i < cnt; i++) {
         float y = low + span * ((float)(x[i] >> shift) * grid);
-        v[i] = y < high ? y : below;
+        o[i] = y < high ? y : below;
     }
-    memcpy(out + ch * 4 * CHUNK, v, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
 }
 
 int em_philox_uniform_f32(uint64_t seed, uint64_t offset, float *out, int64_t n, float low,
@@ -139,9 +151,7 @@ int em_philox_uniform_f32(uint64_t seed, uint64_t offset, float *out, int64_t n,
     if (bits < 1 || bits > 24 || !(low <= high) || !isfinite(high - low)) return EM_RNG_EARG;
     float below = nextafterf(high, low);
     int64_t nch = ceil_div(n, 4 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++)
-        uniform_f32_chunk(seed, offset, ch, out, n, low, high, below, bits);
+    FOR_CHUNKS(nch, uniform_f32_chunk(seed, offset, ch, out, n, low, high, below, bits));
     return EM_RNG_OK;
 }
 
@@ -150,10 +160,10 @@ EM_CLONES static void uniform_f64_chunk(uint64_t seed, uint64_t offset, int64_t 
                                         double *out, int64_t n, double low, double high,
                                         double below) {
     uint32_t x[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t cnt = chunk_count(ch, 2 * CHUNK, n);
+    int cnt = (int)chunk_count(ch, 2 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 1) / 2, x);
     double *o = out + ch * 2 * CHUNK, span = high - low;
-    for (int64_t i = 0; i < cnt; i++) {
+    for (int i = 0; i < cnt; i++) {
         double y = low + span * em_unit_f64(x[2 * i], x[2 * i + 1]);
         o[i] = y < high ? y : below;
     }
@@ -166,9 +176,7 @@ int em_philox_uniform_f64(uint64_t seed, uint64_t offset, double *out, int64_t n
     if (!(low <= high) || !isfinite(high - low)) return EM_RNG_EARG;
     double below = nextafter(high, low);
     int64_t nch = ceil_div(n, 2 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++)
-        uniform_f64_chunk(seed, offset, ch, out, n, low, high, below);
+    FOR_CHUNKS(nch, uniform_f64_chunk(seed, offset, ch, out, n, low, high, below));
     return EM_RNG_OK;
 }
 
@@ -179,14 +187,15 @@ EM_CLONES static void normal_f32_chunk(uint64_t seed, uint64_t offset, int64_t c
                                        int64_t n, float mean, float std) {
     uint32_t x[4 * CHUNK];
     float v[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    for (int m = 0; m < 2 * CHUNK; m++) {
+    int cnt = (int)chunk_count(ch, 4 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 3) / 4, x);
+    for (int m = 0; m < (cnt + 1) / 2; m++) {
         float z0, z1;
         em_box_muller_f32(x[2 * m], x[2 * m + 1], &z0, &z1);
         v[2 * m] = mean + std * z0;
         v[2 * m + 1] = mean + std * z1;
     }
-    memcpy(out + ch * 4 * CHUNK, v, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+    memcpy(out + ch * 4 * CHUNK, v, (size_t)cnt * sizeof *out);
 }
 
 int em_philox_normal_f32(uint64_t seed, uint64_t offset, float *out, int64_t n, float mean,
@@ -195,8 +204,7 @@ int em_philox_normal_f32(uint64_t seed, uint64_t offset, float *out, int64_t n, 
     if (n > 0 && !out) return EM_RNG_ENULL;
     if (!(std >= 0.0f) || !isfinite(std) || !isfinite(mean)) return EM_RNG_EARG;
     int64_t nch = ceil_div(n, 4 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) normal_f32_chunk(seed, offset, ch, out, n, mean, std);
+    FOR_CHUNKS(nch, normal_f32_chunk(seed, offset, ch, out, n, mean, std));
     return EM_RNG_OK;
 }
 
@@ -205,14 +213,15 @@ EM_CLONES static void normal_f64_chunk(uint64_t seed, uint64_t offset, int64_t c
                                        double *out, int64_t n, double mean, double std) {
     uint32_t x[4 * CHUNK];
     double v[2 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    for (int j = 0; j < CHUNK; j++) {
+    int cnt = (int)chunk_count(ch, 2 * CHUNK, n), nb = (cnt + 1) / 2;
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), nb, x);
+    for (int j = 0; j < nb; j++) {
         double z0, z1;
         em_box_muller_f64(x + 4 * j, &z0, &z1);
         v[2 * j] = mean + std * z0;
         v[2 * j + 1] = mean + std * z1;
     }
-    memcpy(out + ch * 2 * CHUNK, v, (size_t)chunk_count(ch, 2 * CHUNK, n) * sizeof *out);
+    memcpy(out + ch * 2 * CHUNK, v, (size_t)cnt * sizeof *out);
 }
 
 int em_philox_normal_f64(uint64_t seed, uint64_t offset, double *out, int64_t n, double mean,
@@ -221,8 +230,7 @@ int em_philox_normal_f64(uint64_t seed, uint64_t offset, double *out, int64_t n,
     if (n > 0 && !out) return EM_RNG_ENULL;
     if (!(std >= 0.0) || !isfinite(std) || !isfinite(mean)) return EM_RNG_EARG;
     int64_t nch = ceil_div(n, 2 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) normal_f64_chunk(seed, offset, ch, out, n, mean, std);
+    FOR_CHUNKS(nch, normal_f64_chunk(seed, offset, ch, out, n, mean, std));
     return EM_RNG_OK;
 }
 
@@ -231,10 +239,10 @@ int em_philox_normal_f64(uint64_t seed, uint64_t offset, double *out, int64_t n,
 EM_CLONES static void exponential_f32_chunk(uint64_t seed, uint64_t offset, int64_t ch,
                                             float *out, int64_t n, float scale) {
     uint32_t x[4 * CHUNK];
-    float v[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    for (int i = 0; i < 4 * CHUNK; i++) v[i] = -em_log_f32(em_unit_open0_f32(x[i])) * scale;
-    memcpy(out + ch * 4 * CHUNK, v, (size_t)chunk_count(ch, 4 * CHUNK, n) * sizeof *out);
+    int cnt = (int)chunk_count(ch, 4 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 3) / 4, x);
+    float *o = out + ch * 4 * CHUNK;
+    for (int i = 0; i < cnt; i++) o[i] = -em_log_f32(em_unit_open0_f32(x[i])) * scale;
 }
 
 int em_philox_exponential_f32(uint64_t seed, uint64_t offset, float *out, int64_t n,
@@ -243,19 +251,18 @@ int em_philox_exponential_f32(uint64_t seed, uint64_t offset, float *out, int64_
     if (n > 0 && !out) return EM_RNG_ENULL;
     if (!(scale > 0.0f) || !isfinite(scale)) return EM_RNG_EARG;
     int64_t nch = ceil_div(n, 4 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) exponential_f32_chunk(seed, offset, ch, out, n, scale);
+    FOR_CHUNKS(nch, exponential_f32_chunk(seed, offset, ch, out, n, scale));
     return EM_RNG_OK;
 }
 
 EM_CLONES static void exponential_f64_chunk(uint64_t seed, uint64_t offset, int64_t ch,
                                             double *out, int64_t n, double scale) {
     uint32_t x[4 * CHUNK];
-    double v[2 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    for (int i = 0; i < 2 * CHUNK; i++)
-        v[i] = -em_log_f64(em_unit_open0_f64(x[2 * i], x[2 * i + 1])) * scale;
-    memcpy(out + ch * 2 * CHUNK, v, (size_t)chunk_count(ch, 2 * CHUNK, n) * sizeof *out);
+    int cnt = (int)chunk_count(ch, 2 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 1) / 2, x);
+    double *o = out + ch * 2 * CHUNK;
+    for (int i = 0; i < cnt; i++)
+        o[i] = -em_log_f64(em_unit_open0_f64(x[2 * i], x[2 * i + 1])) * scale;
 }
 
 int em_philox_exponential_f64(uint64_t seed, uint64_t offset, double *out, int64_t n,
@@ -264,8 +271,7 @@ int em_philox_exponential_f64(uint64_t seed, uint64_t offset, double *out, int64
     if (n > 0 && !out) return EM_RNG_ENULL;
     if (!(scale > 0.0) || !isfinite(scale)) return EM_RNG_EARG;
     int64_t nch = ceil_div(n, 2 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) exponential_f64_chunk(seed, offset, ch, out, n, scale);
+    FOR_CHUNKS(nch, exponential_f64_chunk(seed, offset, ch, out, n, scale));
     return EM_RNG_OK;
 }
 
@@ -276,10 +282,10 @@ int em_philox_exponential_f64(uint64_t seed, uint64_t offset, double *out, int64
 static void randint_chunk(uint64_t seed, uint64_t offset, int64_t ch, int64_t *out, int64_t n,
                           int64_t low, uint64_t range, int wide) {
     uint32_t x[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t per = wide ? CHUNK : 2 * CHUNK, cnt = chunk_count(ch, per, n);
+    int per = wide ? CHUNK : 2 * CHUNK, cnt = (int)chunk_count(ch, per, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), wide ? cnt : (cnt + 1) / 2, x);
     int64_t *o = out + ch * per;
-    for (int64_t i = 0; i < cnt; i++) {
+    for (int i = 0; i < cnt; i++) {
         uint64_t r;
         if (wide) {
             uint64_t hi = ((uint64_t)x[4 * i] << 32) | x[4 * i + 1];
@@ -301,8 +307,7 @@ int em_philox_randint_i64(uint64_t seed, uint64_t offset, int64_t *out, int64_t 
     if (range == 0 || range - 1 > (uint64_t)INT64_MAX - (uint64_t)low) return EM_RNG_EARG;
     int wide = range > 0x100000000ull;
     int64_t per = wide ? CHUNK : 2 * CHUNK, nch = ceil_div(n, per);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) randint_chunk(seed, offset, ch, out, n, low, range, wide);
+    FOR_CHUNKS(nch, randint_chunk(seed, offset, ch, out, n, low, range, wide));
     return EM_RNG_OK;
 }
 
@@ -311,9 +316,10 @@ int em_philox_randint_i64(uint64_t seed, uint64_t offset, int64_t *out, int64_t 
 static void bernoulli_chunk(uint64_t seed, uint64_t offset, int64_t ch, const double *p,
                             int64_t np, uint8_t *out, int64_t n) {
     uint32_t x[4 * CHUNK];
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), x);
-    int64_t i0 = ch * 4 * CHUNK, cnt = chunk_count(ch, 4 * CHUNK, n);
-    for (int64_t i = 0; i < cnt; i++) {
+    int64_t i0 = ch * 4 * CHUNK;
+    int cnt = (int)chunk_count(ch, 4 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 3) / 4, x);
+    for (int i = 0; i < cnt; i++) {
         double u = ((double)x[i] + 0.5) * 0x1p-32;
         out[i0 + i] = u < p[np == 1 ? 0 : i0 + i];
     }
@@ -326,8 +332,7 @@ int em_philox_bernoulli(uint64_t seed, uint64_t offset, const double *p, int64_t
     if (np != 1 && np != n) return EM_RNG_ESIZE;
     if (!out || !p) return EM_RNG_ENULL;
     int64_t nch = ceil_div(n, 4 * CHUNK);
-#pragma omp parallel for schedule(static) if (nch * CHUNK >= PAR_MIN_BLOCKS)
-    for (int64_t ch = 0; ch < nch; ch++) bernoulli_chunk(seed, offset, ch, p, np, out, n);
+    FOR_CHUNKS(nch, bernoulli_chunk(seed, offset, ch, p, np, out, n));
     return EM_RNG_OK;
 }
 
@@ -375,6 +380,17 @@ static int multinomial_row(uint64_t seed, uint64_t offset, const double *p, int6
     return EM_RNG_OK;
 }
 
+static int multinomial_rows(uint64_t seed, uint64_t offset, const double *probs, int64_t k,
+                            int64_t r0, int64_t r1, int64_t num_samples, int64_t *out) {
+    double *cdf = malloc((size_t)k * sizeof *cdf);
+    if (!cdf) return EM_RNG_ENOMEM;
+    int status = EM_RNG_OK;
+    for (int64_t r = r0; r < r1 && status == EM_RNG_OK; r++)
+        status = multinomial_row(seed, offset, probs + r * k, k, r, num_samples, cdf, out);
+    free(cdf);
+    return status;
+}
+
 int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *probs, int64_t rows,
                           int64_t k, int64_t num_samples, int64_t *out) {
     if (rows < 0 || k < 1 || num_samples < 0) return EM_RNG_ESIZE;
@@ -382,18 +398,15 @@ int em_philox_multinomial(uint64_t seed, uint64_t offset, const double *probs, i
     if (rows > MAX_VALUES / k) return EM_RNG_ESIZE;
     if (rows == 0 || num_samples == 0) return EM_RNG_OK;
     if (!probs || !out) return EM_RNG_ENULL;
+    if (rows * (k + num_samples) < 64 * PAR_MIN_BLOCKS)
+        return multinomial_rows(seed, offset, probs, k, 0, rows, num_samples, out);
     int status = EM_RNG_OK;
-#pragma omp parallel if (rows * (k + num_samples) >= 64 * PAR_MIN_BLOCKS)
+#pragma omp parallel
     {
-        double *cdf = malloc((size_t)k * sizeof *cdf);
-        int mine = cdf ? EM_RNG_OK : EM_RNG_ENOMEM;
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; r++) {
-            if (mine != EM_RNG_OK) continue;
-            mine = multinomial_row(seed, offset, probs + r * k, k, r, num_samples, cdf,
-                                   out);
-        }
-        free(cdf);
+        /* Rows split evenly; each sample's counter depends only on its index. */
+        int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int mine = multinomial_rows(seed, offset, probs, k, rows * t / nt,
+                                    rows * (t + 1) / nt, num_samples, out);
         if (mine != EM_RNG_OK) {
 #pragma omp critical(em_philox_status)
             status = mine;

@@ -40,6 +40,7 @@ __all__ = [
     "geometric_",
 ]
 
+_SEQ = (list, tuple)
 _INPLACE = [
     "uniform_",
     "normal_",
@@ -64,10 +65,17 @@ def _gen(generator) -> Generator:
 
 
 def _shape(size: tuple, name: str) -> tuple[int, ...]:
-    if not size:
-        raise TypeError(f"{name}() missing its size: pass ints (rand(2, 3)) or a tuple")
-    if len(size) == 1 and isinstance(size[0], list | tuple):
+    if len(size) == 1 and isinstance(size[0], _SEQ):
         size = tuple(size[0])
+    elif not size:
+        raise TypeError(f"{name}() missing its size: pass ints (rand(2, 3)) or a tuple")
+    for s in size:
+        if type(s) is not int or s < 0:
+            return _shape_slow(size, name)
+    return size
+
+
+def _shape_slow(size: tuple, name: str) -> tuple[int, ...]:
     shape = []
     for s in size:
         if isinstance(s, bool) or not hasattr(s, "__index__"):
