@@ -1,0 +1,27 @@
+"""ember.vision.datasets: vision datasets read from their original file formats.
+
+Each dataset takes ``root``, ``train``/``split``, ``transform``,
+``target_transform`` and ``download``; downloads go through ember.hub and are
+hash-checked before use. :class:`EmbeddedMNIST` ships inside the package.
+"""
+
+from ._files import DatasetNotFoundError, check_integrity, download_from_mirrors, extract_archive
+from ._idx import read_idx
+from .emnist import EMNIST, QMNIST
+from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
+from .vision import VisionDataset
+
+__all__ = [
+    "EMNIST",
+    "KMNIST",
+    "MNIST",
+    "QMNIST",
+    "DatasetNotFoundError",
+    "EmbeddedMNIST",
+    "FashionMNIST",
+    "VisionDataset",
+    "check_integrity",
+    "download_from_mirrors",
+    "extract_archive",
+    "read_idx",
+]
