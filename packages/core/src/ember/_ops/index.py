@@ -85,7 +85,9 @@ def convert_key(key):
 
 
 def _index_error(x: Tensor, key, exc: IndexError):
-    raise IndexError(f"{exc} (indexing a tensor of shape {tuple(x.shape)})") from None
+    # numpy says "axis"; PyTorch's messages (and ours) say "dimension".
+    msg = str(exc).replace("for axis", "for dimension").replace("along axis", "along dimension")
+    raise IndexError(f"{msg} (indexing a tensor of shape {tuple(x.shape)})") from None
 
 
 def getitem(self: Tensor, key) -> Tensor:
@@ -404,7 +406,13 @@ def index_fill_(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of nonzero elements: an ``(n, ndim)`` int64 tensor, or a tuple of 1-D ones."""
-    idx = np.nonzero(input._a) if input._a.ndim else np.nonzero(input._a.reshape(1))
+    if input._a.ndim == 0:
+        # A 0-d tensor has one element and no dims: (1, 0) if it is nonzero, else (0, 0).
+        n = int(bool(input._a))
+        if as_tuple:
+            return (_wrap(np.zeros(n, np.int64)),)
+        return _wrap(np.zeros((n, 0), np.int64))
+    idx = np.nonzero(input._a)
     if as_tuple:
         return tuple(_wrap(i.astype(np.int64)) for i in idx)
     return _wrap(
@@ -466,3 +474,5 @@ for _name in __all__:
             inplace=_name + "_" if _name + "_" in __all__ else None,
         )
 register("getitem", getitem, "index", methods=("__getitem__",))
+# put_ has no out-of-place twin, so the loop above skips it; it is a Tensor method too.
+register("put_", put_, "index", differentiable=False, methods=("put_",))
