@@ -22,14 +22,18 @@ def fixture(key: str) -> np.ndarray:
 
 def data(dtype) -> dict[str, ember.Tensor]:
     """The problems' fixed data and starting parameters as ember tensors of ``dtype``."""
-    return {k[5:]: ember.tensor(_DATA[k], dtype=dtype) for k in _DATA.files
-            if k.startswith("init/")}
+    return {
+        k[5:]: ember.tensor(_DATA[k], dtype=dtype) for k in _DATA.files if k.startswith("init/")
+    }
 
 
 def quad_loss(d, x, W):
     """0.5 x'Ax - b'x + sum(D * (W - C)^2): convex, minimum away from zero."""
-    return 0.5 * (x @ (d["quad/A"] @ x)) - d["quad/b"] @ x + (
-        d["quad/D"] * (W - d["quad/C"]) ** 2).sum()
+    return (
+        0.5 * (x @ (d["quad/A"] @ x))
+        - d["quad/b"] @ x
+        + (d["quad/D"] * (W - d["quad/C"]) ** 2).sum()
+    )
 
 
 def net_loss(d, W1, b1, W2, b2):

@@ -114,8 +114,13 @@ def adam_step_multi(
     n = len(params)
     if amsgrad and max_exp_avg_sqs is None:
         raise ValueError("adam_step: amsgrad=True needs max_exp_avg_sqs")
-    lists = {"params": params, "grads": grads, "exp_avgs": exp_avgs,
-             "exp_avg_sqs": exp_avg_sqs, "max_exp_avg_sqs": max_exp_avg_sqs if amsgrad else None}
+    lists = {
+        "params": params,
+        "grads": grads,
+        "exp_avgs": exp_avgs,
+        "exp_avg_sqs": exp_avg_sqs,
+        "max_exp_avg_sqs": max_exp_avg_sqs if amsgrad else None,
+    }
     dt = _validate("adam_step", lists, n)
     if len(steps) != n:
         raise ValueError(f"adam_step: steps has {len(steps)} entries, params has {n}")
@@ -124,22 +129,56 @@ def adam_step_multi(
     keep = [_ptrs(params), _ptrs(grads), _ptrs(exp_avgs), _ptrs(exp_avg_sqs)]
     mx = _ptrs(max_exp_avg_sqs) if amsgrad else ffi.NULL
     rc = lib.em_adam_step(
-        _CODES[dt], n, ffi.new("int64_t[]", [a.size for a in params]), *keep, mx,
-        ffi.new("double[]", [float(s) for s in steps]), float(lr), float(beta1), float(beta2),
-        float(eps), float(weight_decay), int(bool(amsgrad)), int(bool(maximize)),
+        _CODES[dt],
+        n,
+        ffi.new("int64_t[]", [a.size for a in params]),
+        *keep,
+        mx,
+        ffi.new("double[]", [float(s) for s in steps]),
+        float(lr),
+        float(beta1),
+        float(beta2),
+        float(eps),
+        float(weight_decay),
+        int(bool(amsgrad)),
+        int(bool(maximize)),
         int(bool(decoupled)),
     )
     _check(rc, "adam_step")
 
 
-def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
-              weight_decay, step, amsgrad, maximize, decoupled) -> None:
+def adam_step(
+    param,
+    grad,
+    exp_avg,
+    exp_avg_sq,
+    max_exp_avg_sq,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    step,
+    amsgrad,
+    maximize,
+    decoupled,
+) -> None:
     """One Adam/AdamW step on one tensor's arrays, in place (see :func:`adam_step_multi`).
     ``max_exp_avg_sq`` may be ``None`` unless ``amsgrad``."""
     adam_step_multi(
-        [param], [grad], [exp_avg], [exp_avg_sq],
-        None if max_exp_avg_sq is None else [max_exp_avg_sq], [step], lr=lr, beta1=beta1,
-        beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+        [param],
+        [grad],
+        [exp_avg],
+        [exp_avg_sq],
+        None if max_exp_avg_sq is None else [max_exp_avg_sq],
+        [step],
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        weight_decay=weight_decay,
+        amsgrad=amsgrad,
+        maximize=maximize,
         decoupled=decoupled,
     )
 
@@ -164,28 +203,54 @@ def sgd_step_multi(
     use_mom = momentum != 0
     if use_mom and (bufs is None or init_bufs is None):
         raise ValueError("sgd_step: momentum != 0 needs bufs and init_bufs")
-    dt = _validate("sgd_step", {"params": params, "grads": grads,
-                                "bufs": bufs if use_mom else None}, n)
+    dt = _validate(
+        "sgd_step", {"params": params, "grads": grads, "bufs": bufs if use_mom else None}, n
+    )
     if use_mom and len(init_bufs) != n:
         raise ValueError(f"sgd_step: init_bufs has {len(init_bufs)} entries, params has {n}")
     if n == 0:
         return
     rc = lib.em_sgd_step(
-        _CODES[dt], n, ffi.new("int64_t[]", [a.size for a in params]), _ptrs(params),
-        _ptrs(grads), _ptrs(bufs) if use_mom else ffi.NULL,
+        _CODES[dt],
+        n,
+        ffi.new("int64_t[]", [a.size for a in params]),
+        _ptrs(params),
+        _ptrs(grads),
+        _ptrs(bufs) if use_mom else ffi.NULL,
         ffi.new("int[]", [int(bool(b)) for b in init_bufs]) if use_mom else ffi.NULL,
-        float(lr), float(momentum), float(dampening), float(weight_decay),
-        int(bool(nesterov)), int(bool(maximize)),
+        float(lr),
+        float(momentum),
+        float(dampening),
+        float(weight_decay),
+        int(bool(nesterov)),
+        int(bool(maximize)),
     )
     _check(rc, "sgd_step")
 
 
-def sgd_step(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
-             weight_decay=0.0, nesterov=False, maximize=False, init_buffer=False) -> None:
+def sgd_step(
+    param,
+    grad,
+    momentum_buffer,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    weight_decay=0.0,
+    nesterov=False,
+    maximize=False,
+    init_buffer=False,
+) -> None:
     """One SGD step on one tensor's arrays, in place (see :func:`sgd_step_multi`)."""
     use_mom = momentum != 0
     sgd_step_multi(
-        [param], [grad], [momentum_buffer] if use_mom else None,
-        [init_buffer] if use_mom else None, lr=lr, momentum=momentum, dampening=dampening,
-        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+        [param],
+        [grad],
+        [momentum_buffer] if use_mom else None,
+        [init_buffer] if use_mom else None,
+        lr=lr,
+        momentum=momentum,
+        dampening=dampening,
+        weight_decay=weight_decay,
+        nesterov=nesterov,
+        maximize=maximize,
     )

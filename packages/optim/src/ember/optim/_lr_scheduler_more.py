@@ -77,8 +77,13 @@ class _Combinator(LRScheduler):
 class SequentialLR(_Combinator):
     """Run ``schedulers[i]`` from ``milestones[i - 1]`` on (each restarts at epoch 0)."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler],
-                 milestones: list[int], last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: list[LRScheduler],
+        milestones: list[int],
+        last_epoch: int = -1,
+    ) -> None:
         _check_children("SequentialLR", optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
@@ -121,8 +126,9 @@ class SequentialLR(_Combinator):
 class ChainedScheduler(_Combinator):
     """Step every scheduler in turn at each step (their factors multiply)."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler],
-                 optimizer: Optimizer | None = None) -> None:
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None
+    ) -> None:
         if len(schedulers) < 1:
             raise ValueError(
                 "ChainedScheduler expects at least one scheduler to be chained, but got no "
@@ -146,9 +152,18 @@ class ReduceLROnPlateau(LRScheduler):
     then wait ``cooldown`` epochs. ``mode`` "min"/"max"; ``threshold_mode`` "rel"/"abs";
     changes smaller than ``eps`` are skipped; lr never goes below ``min_lr``."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: list[float] | float = 0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: list[float] | float = 0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         if not isinstance(optimizer, Optimizer):
@@ -252,12 +267,22 @@ class CyclicLR(LRScheduler):
     (amplitude scaled by ``gamma ** iteration``), or a custom ``scale_fn``. With
     ``cycle_momentum`` the momentum (or Adam's beta1) cycles inversely. Step per batch."""
 
-    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
-                 step_size_down: int | None = None, mode: str = "triangular",
-                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None,
-                 scale_mode: str = "cycle", cycle_momentum: bool = True,
-                 base_momentum: float = 0.8, max_momentum: float = 0.9,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr,
+        max_lr,
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
@@ -284,15 +309,15 @@ class CyclicLR(LRScheduler):
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    "enabled"
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
                 )
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for mx, bs, group in zip(self.max_momentums, self.base_momentums,
-                                         optimizer.param_groups):
+                for mx, bs, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups
+                ):
                     _set_momentum(group, mx, self.use_beta1)
                     group["max_momentum"] = mx
                     group["base_momentum"] = bs
@@ -321,20 +346,25 @@ class CyclicLR(LRScheduler):
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
         at = cycle if self.scale_mode == "cycle" else self.last_epoch
-        out = [b + (m - b) * scale_factor * self.scale_fn(at)
-               for b, m in zip(self.base_lrs, self.max_lrs)]
+        out = [
+            b + (m - b) * scale_factor * self.scale_fn(at)
+            for b, m in zip(self.base_lrs, self.max_lrs)
+        ]
         if self.cycle_momentum:
-            for group, bm, mm in zip(self.optimizer.param_groups, self.base_momentums,
-                                     self.max_momentums):
-                _set_momentum(group, mm - (mm - bm) * scale_factor * self.scale_fn(at),
-                              self.use_beta1)
+            for group, bm, mm in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
+                _set_momentum(
+                    group, mm - (mm - bm) * scale_factor * self.scale_fn(at), self.use_beta1
+                )
         return out
 
     def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
         fn = sd.pop("_scale_fn_custom")
         sd["_scale_fn_custom"] = (
-            fn.__dict__.copy() if fn is not None and not isinstance(fn, types.FunctionType)
+            fn.__dict__.copy()
+            if fn is not None and not isinstance(fn, types.FunctionType)
             else None
         )
         return sd
@@ -360,8 +390,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     ``T_0`` the first period and ``T_mult`` its growth factor. ``step(epoch)`` accepts a
     fractional epoch (step per batch with ``epoch + i / iters``)."""
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(T_0, int) or T_0 <= 0:
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if not isinstance(T_mult, int) or T_mult < 1:
@@ -379,8 +415,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def get_lr(self) -> list[float]:
         lo = self.eta_min
-        return [lo + (b - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for b in self.base_lrs]
+        return [
+            lo + (b - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for b in self.base_lrs
+        ]
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or go to (possibly fractional) ``epoch``."""
@@ -417,12 +455,23 @@ class OneCycleLR(LRScheduler):
     ``initial_lr / final_div_factor``; ``three_phase`` adds a symmetric descent first.
     Momentum (or beta1) cycles inversely. Step per batch."""
 
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
@@ -445,8 +494,13 @@ class OneCycleLR(LRScheduler):
         if three_phase:
             self._schedule_phases = [
                 _phase(up_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                _phase(float(2 * pct_start * n) - 2, "max_lr", "initial_lr", "base_momentum",
-                       "max_momentum"),
+                _phase(
+                    float(2 * pct_start * n) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
                 _phase(n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
@@ -471,8 +525,7 @@ class OneCycleLR(LRScheduler):
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    "enabled"
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
                 )
             self.use_beta1 = "betas" in optimizer.defaults
             mxs = _per_group("max_momentum", optimizer, max_momentum)
@@ -506,8 +559,9 @@ class OneCycleLR(LRScheduler):
                     pct = (step - start) / (end - start)
                     lr = self._anneal(group[ph["start_lr"]], group[ph["end_lr"]], pct)
                     if self.cycle_momentum:
-                        mom = self._anneal(group[ph["start_momentum"]],
-                                           group[ph["end_momentum"]], pct)
+                        mom = self._anneal(
+                            group[ph["start_momentum"]], group[ph["end_momentum"]], pct
+                        )
                     break
                 start = end
             out.append(lr)
@@ -517,5 +571,10 @@ class OneCycleLR(LRScheduler):
 
 
 def _phase(end_step, start_lr, end_lr, start_momentum, end_momentum) -> dict[str, Any]:
-    return {"end_step": end_step, "start_lr": start_lr, "end_lr": end_lr,
-            "start_momentum": start_momentum, "end_momentum": end_momentum}
+    return {
+        "end_step": end_step,
+        "start_lr": start_lr,
+        "end_lr": end_lr,
+        "start_momentum": start_momentum,
+        "end_momentum": end_momentum,
+    }

@@ -191,15 +191,18 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
     def get_lr(self) -> list[float]:
         if self._is_initial:
             return lrs(self.optimizer)
-        return [g["lr"] * fn(self.last_epoch)
-                for fn, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [
+            g["lr"] * fn(self.last_epoch)
+            for fn, g in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
 
 
 class StepLR(LRScheduler):
     """lr *= gamma every ``step_size`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -216,8 +219,13 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """lr *= gamma at each milestone epoch (a milestone given twice applies twice)."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -228,6 +236,16 @@ class MultiStepLR(LRScheduler):
         k = self.milestones[self.last_epoch]
         return [g["lr"] * self.gamma**k for g in self.optimizer.param_groups]
 
+    def state_dict(self) -> dict[str, Any]:
+        # a plain dict, so ember.save (which stores no arbitrary classes) can write it
+        sd = super().state_dict()
+        sd["milestones"] = dict(self.milestones)
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.milestones = Counter(self.milestones)
+
     def _get_closed_form_lr(self) -> list[float]:
         ms = sorted(self.milestones.elements())
         return [b * self.gamma ** bisect_right(ms, self.last_epoch) for b in self.base_lrs]
@@ -236,8 +254,13 @@ class MultiStepLR(LRScheduler):
 class ConstantLR(LRScheduler):
     """lr = initial_lr * factor until epoch ``total_iters``, then initial_lr."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -252,16 +275,24 @@ class ConstantLR(LRScheduler):
         return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [b * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-                for b in self.base_lrs]
+        return [
+            b * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+            for b in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
     """lr factor moves linearly from ``start_factor`` to ``end_factor`` over
     ``total_iters`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError(
                 "Starting multiplicative factor expected to be greater than 0 and less or "
@@ -285,9 +316,11 @@ class LinearLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[float]:
         diff = self.end_factor - self.start_factor
-        return [b * (self.start_factor
-                     + diff * min(self.total_iters, self.last_epoch) / self.total_iters)
-                for b in self.base_lrs]
+        return [
+            b
+            * (self.start_factor + diff * min(self.total_iters, self.last_epoch) / self.total_iters)
+            for b in self.base_lrs
+        ]
 
 
 class ExponentialLR(LRScheduler):
@@ -309,8 +342,9 @@ class ExponentialLR(LRScheduler):
 class PolynomialLR(LRScheduler):
     """lr = initial_lr * (1 - epoch / total_iters) ** power, then constant."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -318,21 +352,26 @@ class PolynomialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         if self._is_initial or self.last_epoch > self.total_iters:
             return lrs(self.optimizer)
-        decay = ((1.0 - self.last_epoch / self.total_iters)
-                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        decay = (
+            (1.0 - self.last_epoch / self.total_iters)
+            / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
         return [g["lr"] * decay for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        return [b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
-                ** self.power for b in self.base_lrs]
+        return [
+            b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            for b in self.base_lrs
+        ]
 
 
 class CosineAnnealingLR(LRScheduler):
     """Cosine annealing from initial_lr to ``eta_min`` over ``T_max`` epochs (and back up,
     periodically, past ``T_max``), in PyTorch's recursive form."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -344,15 +383,22 @@ class CosineAnnealingLR(LRScheduler):
         if self._step_count == 1 and e > 0:
             return [lo + (b - lo) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:
-            return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
-                    for b, g in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
-                * (g["lr"] - lo) + lo for g in groups]
+            return [
+                g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                for b, g in zip(self.base_lrs, groups)
+            ]
+        return [
+            (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - lo)
+            + lo
+            for g in groups
+        ]
 
     def _get_closed_form_lr(self) -> list[float]:
         lo = self.eta_min
-        return [lo + (b - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for b in self.base_lrs]
+        return [
+            lo + (b - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for b in self.base_lrs
+        ]
 
 
 from ember.optim._lr_scheduler_more import (  # noqa: E402 - they subclass LRScheduler

@@ -26,9 +26,7 @@ from ember.autograd import enable_grad
 __all__ = ["Optimizer", "required"]
 
 # Keys that learning-rate schedulers store in param groups (PyTorch does the same).
-_SCHEDULER_KEYS = frozenset(
-    ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
-)
+_SCHEDULER_KEYS = frozenset(("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"))
 
 
 class _RequiredParameter:
@@ -84,6 +82,12 @@ class Optimizer:
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors "
                 f"or dicts, but got {_typename(params)}"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but "
+                "the ordering of tensors in sets will change between runs. Please use a "
+                "list instead."
             )
         param_groups = list(params)
         if len(param_groups) == 0:
@@ -141,8 +145,13 @@ class Optimizer:
                     "can't optimize a non-leaf Tensor (it is the result of an op; optimize "
                     "the leaf tensors it was computed from, or .detach().requires_grad_())"
                 )
-        unknown = [k for k in param_group if k not in self.defaults
-                   and k not in ("params", "param_names") and k not in _SCHEDULER_KEYS]
+        unknown = [
+            k
+            for k in param_group
+            if k not in self.defaults
+            and k not in ("params", "param_names")
+            and k not in _SCHEDULER_KEYS
+        ]
         if unknown:
             raise ValueError(
                 f"{type(self).__name__} got unknown option(s) {unknown} in a parameter group; "
@@ -236,9 +245,7 @@ class Optimizer:
             packed["params"] = [mapping[id(p)] for p in g["params"]]
             start += len(packed["params"])
             groups.append(packed)
-        state = {
-            (mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()
-        }
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -259,8 +266,9 @@ class Optimizer:
                     "loaded state dict contains a parameter group that doesn't match the "
                     "size of optimizer's group"
                 )
-        id_map = {sid: p for g, s in zip(groups, saved_groups)
-                  for sid, p in zip(s["params"], g["params"])}
+        id_map = {
+            sid: p for g, s in zip(groups, saved_groups) for sid, p in zip(s["params"], g["params"])
+        }
 
         def cast(param: Tensor, value: Any, key: Any = None) -> Any:
             if isinstance(value, Tensor):
@@ -300,8 +308,7 @@ class Optimizer:
         return "\n".join(lines)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"defaults": self.defaults, "state": self.state,
-                "param_groups": self.param_groups}
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -38,16 +38,25 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
-                        foreach=foreach, differentiable=differentiable, fused=fused)
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+            foreach=foreach,
+            differentiable=differentiable,
+            fused=fused,
+        )
         super().__init__(params, defaults)
 
     def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         check_nonneg(group, "momentum", "weight_decay")
-        if group.get("nesterov") and (group.get("momentum", 0) <= 0
-                                      or group.get("dampening", 0) != 0):
+        if group.get("nesterov") and (
+            group.get("momentum", 0) <= 0 or group.get("dampening", 0) != 0
+        ):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def _update_group(self, group: dict[str, Any]) -> None:
@@ -80,9 +89,16 @@ class SGD(Optimizer):
         if fused_p:
             mom = momentum != 0
             _k.sgd_step_multi(
-                fused_p, fused_g, fused_b if mom else None, fused_init if mom else None,
-                lr=lr, momentum=momentum, dampening=dampening, weight_decay=wd,
-                nesterov=nesterov, maximize=maximize,
+                fused_p,
+                fused_g,
+                fused_b if mom else None,
+                fused_init if mom else None,
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=wd,
+                nesterov=nesterov,
+                maximize=maximize,
             )
             for p in fused_t:
                 p._bump()
