@@ -212,7 +212,9 @@ class Tensor:
     def _bump(self) -> None:
         """Record an in-place modification (autograd checks saved tensors against it)."""
         v = self._ver
-        if v is not None:
+        if v is None:
+            self._ver = [1]  # nobody shared a counter yet: start one
+        else:
             v[0] += 1
 
     def _is_view(self) -> bool:

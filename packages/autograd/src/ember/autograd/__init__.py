@@ -159,9 +159,7 @@ def _retain_grad(self: Tensor) -> None:
     if ag.grad_fn is None or ag.retains_grad:
         return
     node = ag.grad_fn
-    if node.retained is None:
-        node.retained = {}
-    node.retained[ag.output_nr] = weakref.ref(self)
+    node._extra().setdefault("retained", {})[ag.output_nr] = weakref.ref(self)
     ag.retains_grad = True
 
 

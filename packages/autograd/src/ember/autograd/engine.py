@@ -135,14 +135,15 @@ def run_backward(
             gys = node_grads.pop(node, None)
             if gys is None:
                 gys = [None] * node.n_outputs
-            if node.pre_hooks:
+            extra = node.extra
+            if extra is not None and extra.get("pre_hooks"):
                 gys = _run_pre_hooks(node, gys)
             if results is not None:
                 for nr, g in enumerate(gys):
                     idx = wanted_nodes.get((node, nr))
                     if idx is not None:
                         results[idx] = g
-            if node.retained:
+            if extra is not None and extra.get("retained"):
                 _deliver_retained(node, gys, create_graph)
             if node.freed:
                 _raise_freed()
@@ -167,8 +168,8 @@ def run_backward(
             if not retain_graph:
                 node.saved_inputs = node.saved_output = None
                 node.freed = True
-            if node.post_hooks:
-                for h in node.post_hooks:
+            if extra is not None and extra.get("post_hooks"):
+                for h in extra["post_hooks"]:
                     r = h(gxs, tuple(gys))
                     if r is not None:
                         gxs = tuple(r)

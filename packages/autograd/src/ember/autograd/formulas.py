@@ -63,11 +63,12 @@ NON_DIFFERENTIABLE = {
 
 
 def check_version(ver, expected, t, node, nr):
-    if ver[0] != expected:
+    cur = 0 if ver is None else ver[0]
+    if cur != expected:
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [{t.type()} {list(t.shape)}], which is output {nr} of "
-            f"{node.name()}, is at version {ver[0]}; expected version {expected} instead. "
+            f"{node.name()}, is at version {cur}; expected version {expected} instead. "
             "Hint: ember.autograd.set_detect_anomaly(True) names the forward operation."
         )
 

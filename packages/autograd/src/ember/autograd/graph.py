@@ -69,11 +69,8 @@ class Node:
         "meta",
         "n_outputs",
         "seq",
-        "retained",
-        "pre_hooks",
-        "post_hooks",
+        "extra",
         "freed",
-        "trace",
         "__weakref__",
     )
 
@@ -88,11 +85,29 @@ class Node:
         self.saved_output = None
         self.params = None
         self.meta = None
-        self.retained = None
-        self.pre_hooks = None
-        self.post_hooks = None
+        self.extra = None  # rarely used: {"retained", "pre_hooks", "post_hooks", "trace"}
         self.freed = False
-        self.trace = None
+
+    def _extra(self) -> dict:
+        if self.extra is None:
+            self.extra = {}
+        return self.extra
+
+    @property
+    def retained(self):
+        return None if self.extra is None else self.extra.get("retained")
+
+    @property
+    def pre_hooks(self):
+        return None if self.extra is None else self.extra.get("pre_hooks")
+
+    @property
+    def post_hooks(self):
+        return None if self.extra is None else self.extra.get("post_hooks")
+
+    @property
+    def trace(self):
+        return None if self.extra is None else self.extra.get("trace")
 
     def name(self) -> str:
         return formulas.node_name(self.op)
@@ -111,21 +126,19 @@ class Node:
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
-        if self.post_hooks is None:
-            self.post_hooks = []
-        self.post_hooks.append(fn)
-        return _RemovableHandle(self.post_hooks, fn)
+        hooks = self._extra().setdefault("post_hooks", [])
+        hooks.append(fn)
+        return _RemovableHandle(hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node's backward."""
         return self._add_output_hook(None, fn)
 
     def _add_output_hook(self, nr, fn):
-        if self.pre_hooks is None:
-            self.pre_hooks = []
+        hooks = self._extra().setdefault("pre_hooks", [])
         entry = (nr, fn)
-        self.pre_hooks.append(entry)
-        return _RemovableHandle(self.pre_hooks, entry)
+        hooks.append(entry)
+        return _RemovableHandle(hooks, entry)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object>"
@@ -210,16 +223,14 @@ def record(op: str, out, inputs: tuple, params) -> None:
     node.n_outputs = len(out) if multi else 1
     node.seq = _next_seq()
     node.params = params
-    node.retained = node.pre_hooks = node.post_hooks = node.trace = None
+    node.extra = None
     node.freed = False
     if spec.save_inputs:
         versions = []
         for x in inputs:
             if isinstance(x, Tensor):
                 v = x._ver
-                if v is None:
-                    v = x._ver = [0]
-                versions.append(v[0])
+                versions.append(0 if v is None else v[0])
             else:
                 versions.append(None)
         node.saved_inputs = inputs
@@ -240,7 +251,7 @@ def record(op: str, out, inputs: tuple, params) -> None:
     else:
         node.saved_output = None
     if _anomaly.enabled:
-        node.trace = _anomaly.capture()
+        node.extra = {"trace": _anomaly.capture()}
     nr = 0
     for o in outs:
         if isinstance(o, Tensor) and o._a.dtype in _FLOAT_DTYPES:

@@ -105,7 +105,9 @@ def _make_inplace_binary(name: str, ufunc, outofplace):
         except (ValueError, TypeError, OverflowError) as exc:
             raise_inplace(name + "_", self, other, exc)
         v = self._ver
-        if v is not None:
+        if v is None:
+            self._ver = [1]
+        else:
             v[0] += 1
         return self
 
