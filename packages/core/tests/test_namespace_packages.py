@@ -37,8 +37,17 @@ def _make_dist(root: Path) -> Path:
 
 
 def _install(pkg: Path, prefix: Path, editable: bool) -> Path:
-    cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
-           "--prefix", str(prefix)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "--prefix",
+        str(prefix),
+    ]
     cmd += ["-e", str(pkg)] if editable else [str(pkg)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     sites = list(prefix.glob("lib/python*/site-packages"))
@@ -59,8 +68,9 @@ def test_sibling_distribution_extends_ember(tmp_path, editable):
         print(ember.throwaway.__file__)
     """)
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     where = out.stdout.strip()
     if editable:
@@ -86,9 +96,23 @@ def test_core_wheel_owns_init_and_others_do_not(tmp_path):
         pytest.skip("no sibling packages in this checkout")
     for p in siblings:
         out = tmp_path / p.name
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                        "--no-build-isolation", "-q", "-w", str(out), str(p)],
-                       check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-q",
+                "-w",
+                str(out),
+                str(p),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         (wheel,) = out.glob("*.whl")
         names = zipfile.ZipFile(wheel).namelist()
         assert "ember/__init__.py" not in names, p.name
