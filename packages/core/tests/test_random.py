@@ -117,6 +117,10 @@ def test_exponential_and_randint_match_reference():
     got = R.Generator().manual_seed(8)._randint(-5, 1000, (600,), np.int64)
     ref = [-5 + ((w[2 * i] << 32 | w[2 * i + 1]) * 1005 >> 64) for i in range(600)]
     assert got.tolist() == ref
+    for rng in (2**32, 2**32 - 1, 1):  # the edges of the two-lane path
+        got = R.Generator().manual_seed(8)._randint(7, 7 + rng, (600,), np.int64)
+        ref = [7 + ((w[2 * i] << 32 | w[2 * i + 1]) * rng >> 64) for i in range(600)]
+        assert got.tolist() == ref
     big = 2**40 + 3  # wide ranges take a whole 128-bit block per value
     got = R.Generator().manual_seed(8)._randint(0, big, (300,), np.int64)
     ref = [

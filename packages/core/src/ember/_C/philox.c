@@ -277,24 +277,34 @@ int em_philox_exponential_f64(uint64_t seed, uint64_t offset, double *out, int64
 
 /* ---- integers ------------------------------------------------------------------- */
 
-/* low + [0, range): two lanes (64 bits) per value when range <= 2^32, else a whole block
- * (128 bits), keeping the multiply-shift bias below 2^-32 resp. 2^-64 per value. */
-static void randint_chunk(uint64_t seed, uint64_t offset, int64_t ch, int64_t *out, int64_t n,
-                          int64_t low, uint64_t range, int wide) {
+/* low + [0, range) for range <= 2^32: two lanes (64 bits) per value, bias < 2^-32. */
+EM_CLONES static void randint_narrow_chunk(uint64_t seed, uint64_t offset, int64_t ch,
+                                           int64_t *out, int64_t n, int64_t low,
+                                           uint64_t range) {
     uint32_t x[4 * CHUNK];
-    int per = wide ? CHUNK : 2 * CHUNK, cnt = (int)chunk_count(ch, per, n);
-    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), wide ? cnt : (cnt + 1) / 2, x);
-    int64_t *o = out + ch * per;
+    int cnt = (int)chunk_count(ch, 2 * CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), (cnt + 1) / 2, x);
+    int64_t *o = out + ch * 2 * CHUNK;
+    if (range == 0x100000000ull) { /* the high word is the answer */
+        for (int i = 0; i < cnt; i++) o[i] = (int64_t)((uint64_t)low + x[2 * i]);
+        return;
+    }
+    uint32_t r32 = (uint32_t)range;
+    for (int i = 0; i < cnt; i++) /* two's complement wrap is the intended sum */
+        o[i] = (int64_t)((uint64_t)low + em_mulhi64_r32(x[2 * i], x[2 * i + 1], r32));
+}
+
+/* range > 2^32: a whole block (128 bits) per value, bias < 2^-64. */
+static void randint_wide_chunk(uint64_t seed, uint64_t offset, int64_t ch, int64_t *out,
+                               int64_t n, int64_t low, uint64_t range) {
+    uint32_t x[4 * CHUNK];
+    int cnt = (int)chunk_count(ch, CHUNK, n);
+    philox_chunk(seed, offset + (uint64_t)(ch * CHUNK), cnt, x);
+    int64_t *o = out + ch * CHUNK;
     for (int i = 0; i < cnt; i++) {
-        uint64_t r;
-        if (wide) {
-            uint64_t hi = ((uint64_t)x[4 * i] << 32) | x[4 * i + 1];
-            uint64_t lo = ((uint64_t)x[4 * i + 2] << 32) | x[4 * i + 3];
-            r = em_mulhi128(hi, lo, range);
-        } else {
-            r = em_mulhi64(((uint64_t)x[2 * i] << 32) | x[2 * i + 1], range);
-        }
-        o[i] = (int64_t)((uint64_t)low + r); /* two's complement wrap is the intended sum */
+        uint64_t hi = ((uint64_t)x[4 * i] << 32) | x[4 * i + 1];
+        uint64_t lo = ((uint64_t)x[4 * i + 2] << 32) | x[4 * i + 3];
+        o[i] = (int64_t)((uint64_t)low + em_mulhi128(hi, lo, range));
     }
 }
 
@@ -305,9 +315,13 @@ int em_philox_randint_i64(uint64_t seed, uint64_t offset, int64_t *out, int64_t 
     /* The largest value, low + range - 1, must not pass INT64_MAX (unsigned arithmetic
      * makes INT64_MAX - low exact for every int64 low). */
     if (range == 0 || range - 1 > (uint64_t)INT64_MAX - (uint64_t)low) return EM_RNG_EARG;
-    int wide = range > 0x100000000ull;
-    int64_t per = wide ? CHUNK : 2 * CHUNK, nch = ceil_div(n, per);
-    FOR_CHUNKS(nch, randint_chunk(seed, offset, ch, out, n, low, range, wide));
+    if (range > 0x100000000ull) {
+        int64_t nch = ceil_div(n, CHUNK);
+        FOR_CHUNKS(nch, randint_wide_chunk(seed, offset, ch, out, n, low, range));
+    } else {
+        int64_t nch = ceil_div(n, 2 * CHUNK);
+        FOR_CHUNKS(nch, randint_narrow_chunk(seed, offset, ch, out, n, low, range));
+    }
     return EM_RNG_OK;
 }
 
