@@ -32,7 +32,7 @@ def test_sort_matches_numpy_stable(dt, shape, descending):
     for a in views(arr(shape, dt)):
         t = ember.from_numpy(a)
         for dim in range(-a.ndim, a.ndim):
-            v, i = ember.sort(t, dim, descending=descending)
+            v, i = ember.sort(t, dim, descending=descending, stable=True)
             if descending:
                 # Stable descending: ties keep their original order.
                 key = np.flip(np.argsort(np.flip(a, dim), axis=dim, kind="stable"), dim)
@@ -42,7 +42,15 @@ def test_sort_matches_numpy_stable(dt, shape, descending):
             np.testing.assert_array_equal(i.numpy(), ref_i)
             np.testing.assert_array_equal(v.numpy(), np.take_along_axis(a, ref_i, dim))
             assert v.dtype == t.dtype and i.dtype == ember.int64
-            np.testing.assert_array_equal(ember.argsort(t, dim, descending).numpy(), ref_i)
+            np.testing.assert_array_equal(
+                ember.argsort(t, dim, descending, stable=True).numpy(), ref_i
+            )
+            # Unstable (the default): same values, indices that gather them.
+            uv, ui = t.sort(dim, descending)
+            np.testing.assert_array_equal(uv.numpy(), v.numpy())
+            np.testing.assert_array_equal(np.take_along_axis(a, ui.numpy(), dim), v.numpy())
+            ua = ember.argsort(t, dim, descending).numpy()
+            np.testing.assert_array_equal(np.take_along_axis(a, ua, dim), v.numpy())
 
 
 def test_sort_nan_is_largest_and_0d():

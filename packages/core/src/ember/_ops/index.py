@@ -278,7 +278,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
             )
     _bounds(idx, a.shape[d], "gather", d)
     src = a[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(idx.shape))]
-    r = np.take_along_axis(src, idx.astype(np.intp), axis=d)
+    r = np.take_along_axis(src, idx.astype(np.intp, copy=False), axis=d)
     return result(r, (input, index), "gather", d)
 
 
