@@ -40,8 +40,9 @@ __all__ = [
 ]
 
 # Element count from which the C kernels beat numpy on this class of machine (measured
-# with benchmarks/bench_kernels.py: float32 add and sum, 2 threads).
-MIN_PARALLEL_NUMEL = 1 << 16
+# with benchmarks/bench_kernels.py: float32 add, sum and exp, 2 threads, on a loaded
+# 2-core machine; OpenMP wake-up costs ~10 us, so below this numpy wins).
+MIN_PARALLEL_NUMEL = 1 << 18
 
 # Orders are the ABI with the C enums (kernel_common.inc, elementwise.c, reduce.c, ...).
 _DTYPE_NAMES = (

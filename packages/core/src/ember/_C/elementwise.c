@@ -84,6 +84,11 @@ EM_INLINE float em_atanh_f32(float a) {
     double x = a, y = 0.5 * em_log_core((1.0 + x) / (1.0 - x), 6);
     return (float)(fabs(x) < 1e-4 ? x + x * x * x * (1.0 / 3.0) : y);
 }
+/* sigmoid = num / (1 + e) with e = exp(-|x|) <= 1: never overflows, one division. */
+EM_INLINE float em_sigmoid_f32(float a) {
+    float e = em_expf(-fabsf(a));
+    return (a >= 0 ? 1.0f : e) / (1.0f + e);
+}
 EM_INLINE double em_sigmoid_d(double x, int deg) { return 1.0 / (1.0 + em_exp_core(-x, deg)); }
 
 /* Integer helpers: arithmetic wraps modulo 2^bits like numpy (done in unsigned types,
@@ -250,7 +255,7 @@ INT_HELPERS(i64, int64_t, uint64_t)
 
 #define F32_UNOPS(X, S, T)                                                                  \
     FLT_CLASS_OPS(X, S, T, f)                                                               \
-    X(exp, S, T, T, em_exp_core(a, 8))                                                      \
+    X(exp, S, T, T, em_expf(a))                                                             \
     X(exp2, S, T, T, em_exp_core(a * 0.69314718055994530942, 8))                            \
     X(expm1, S, T, T, em_expm1_f32(a))                                                      \
     X(log, S, T, T, em_log_core(a, 6))                                                      \
@@ -263,7 +268,7 @@ INT_HELPERS(i64, int64_t, uint64_t)
     X(asinh, S, T, T, em_asinh_f32(a))                                                      \
     X(acosh, S, T, T, em_acosh_f32(a))                                                      \
     X(atanh, S, T, T, em_atanh_f32(a))                                                      \
-    X(sigmoid, S, T, T, em_sigmoid_d(a, 8))                                                 \
+    X(sigmoid, S, T, T, em_sigmoid_f32(a))                                                  \
     X(silu, S, T, T, a * em_sigmoid_d(a, 8))
 
 #define F64_UNOPS(X, S, T)                                                                  \
