@@ -65,6 +65,7 @@ from ember import (
 from ember._ops.random_ops import *  # noqa: E402,F403
 from ember.random import (  # noqa: E402
     Generator,
+    default_generator,
     get_rng_state,
     initial_seed,
     manual_seed,

@@ -169,6 +169,7 @@ class _Engine:
     record = staticmethod(graph.record)
     inplace = staticmethod(graph.inplace)
     set_requires_grad = staticmethod(graph.set_requires_grad)
+    is_grad_enabled = staticmethod(is_grad_enabled)
 
     @staticmethod
     def backward(t, gradient, retain_graph, create_graph, inputs):
