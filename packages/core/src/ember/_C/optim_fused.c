@@ -62,25 +62,27 @@ static int check_ptrs(int64_t nt, const int64_t *numels, void **a) {
 
 /* ------------------------------------------------------------------------------ Adam */
 
-#define ADAM_KERNEL(T, SQRT, NAME)                                                          \
+/* Branch-free bodies (GCC vectorizes them): maximize is a multiply by -1, L2 decay adds
+ * wd * p with wd = 0 when off, decoupled decay multiplies by 1 when off; amsgrad and the
+ * side of torch.lerp's formula are compile-time variants. */
+#define ADAM_KERNEL(T, SQRT, NAME, AMS, LO)                                                 \
     EM_HOT static void NAME(int64_t n, T *restrict p, const T *restrict g, T *restrict m,   \
                             T *restrict v, T *restrict vmax, T w1, T b2, T omb2, T bc2s,    \
-                            T eps, T neg_step, T wd, T decay, int amsgrad, int maximize,    \
-                            int coupled_wd, int decoupled_wd) {                             \
+                            T eps, T neg_step, T gsign, T cwd, T decay) {                   \
         for (int64_t i = 0; i < n; i++) {                                                   \
-            T gi = maximize ? -g[i] : g[i];                                                 \
             T pi = p[i];                                                                    \
-            if (coupled_wd) gi = gi + wd * pi;                                              \
-            if (decoupled_wd) pi = pi * decay;                                              \
+            T gi = g[i] * gsign;                                                            \
+            gi = gi + cwd * pi;                                                             \
+            pi = pi * decay;                                                                \
             T mi = m[i];                                                                    \
             /* torch.lerp: the formula depends on which side of 0.5 the weight is */        \
-            mi = w1 < (T)0.5 ? mi + w1 * (gi - mi) : gi - (gi - mi) * ((T)1 - w1);         \
+            mi = LO ? mi + w1 * (gi - mi) : gi - (gi - mi) * ((T)1 - w1);                  \
             T vi = v[i] * b2;                                                               \
             vi = vi + omb2 * gi * gi;                                                       \
             m[i] = mi;                                                                      \
             v[i] = vi;                                                                      \
             T use = vi;                                                                     \
-            if (amsgrad) {                                                                  \
+            if (AMS) {                                                                      \
                 T old = vmax[i];                                                            \
                 use = (old > vi || old != old) ? old : vi;                                  \
                 vmax[i] = use;                                                              \
@@ -90,8 +92,20 @@ static int check_ptrs(int64_t nt, const int64_t *numels, void **a) {
         }                                                                                   \
     }
 
-ADAM_KERNEL(float, sqrtf, adam_f32)
-ADAM_KERNEL(double, sqrt, adam_f64)
+ADAM_KERNEL(float, sqrtf, adam_f32_lo, 0, 1)
+ADAM_KERNEL(float, sqrtf, adam_f32_hi, 0, 0)
+ADAM_KERNEL(float, sqrtf, adam_f32_ams_lo, 1, 1)
+ADAM_KERNEL(float, sqrtf, adam_f32_ams_hi, 1, 0)
+ADAM_KERNEL(double, sqrt, adam_f64_lo, 0, 1)
+ADAM_KERNEL(double, sqrt, adam_f64_hi, 0, 0)
+ADAM_KERNEL(double, sqrt, adam_f64_ams_lo, 1, 1)
+ADAM_KERNEL(double, sqrt, adam_f64_ams_hi, 1, 0)
+
+typedef void (*adam_f32_fn)(int64_t, float *, const float *, float *, float *, float *, float,
+                            float, float, float, float, float, float, float, float);
+typedef void (*adam_f64_fn)(int64_t, double *, const double *, double *, double *, double *,
+                            double, double, double, double, double, double, double, double,
+                            double);
 
 int em_adam_step(int dtype, int64_t ntensors, const int64_t *numels, void **params,
                  void **grads, void **exp_avgs, void **exp_avg_sqs, void **max_sqs,
@@ -108,9 +122,14 @@ int em_adam_step(int dtype, int64_t ntensors, const int64_t *numels, void **para
         free(ch);
         return OPT_ENULL;
     }
-    int coupled_wd = weight_decay != 0.0 && !decoupled;
-    int decoupled_wd = weight_decay != 0.0 && decoupled;
-    double decay = 1.0 - lr * weight_decay;
+    int lo = (1.0 - beta1) < 0.5 && (1.0 - beta1) > -0.5;
+    adam_f32_fn f32 = amsgrad ? (lo ? adam_f32_ams_lo : adam_f32_ams_hi)
+                              : (lo ? adam_f32_lo : adam_f32_hi);
+    adam_f64_fn f64 = amsgrad ? (lo ? adam_f64_ams_lo : adam_f64_ams_hi)
+                              : (lo ? adam_f64_lo : adam_f64_hi);
+    double gsign = maximize ? -1.0 : 1.0;
+    double cwd = decoupled ? 0.0 : weight_decay;
+    double decay = (decoupled && weight_decay != 0.0) ? 1.0 - lr * weight_decay : 1.0;
     int nt = em_threads_for(total);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t k = 0; k < nch; k++) {
@@ -121,18 +140,15 @@ int em_adam_step(int dtype, int64_t ntensors, const int64_t *numels, void **para
         double bc2s = pow(1.0 - pow(beta2, step), 0.5);
         double neg_step = -(lr / bc1);
         if (dtype == 0) {
-            adam_f32(n, (float *)params[t] + s, (const float *)grads[t] + s,
-                     (float *)exp_avgs[t] + s, (float *)exp_avg_sqs[t] + s,
-                     amsgrad ? (float *)max_sqs[t] + s : NULL, (float)(1.0 - beta1),
-                     (float)beta2, (float)(1.0 - beta2), (float)bc2s, (float)eps,
-                     (float)neg_step, (float)weight_decay, (float)decay, amsgrad, maximize,
-                     coupled_wd, decoupled_wd);
+            f32(n, (float *)params[t] + s, (const float *)grads[t] + s, (float *)exp_avgs[t] + s,
+                (float *)exp_avg_sqs[t] + s, amsgrad ? (float *)max_sqs[t] + s : NULL,
+                (float)(1.0 - beta1), (float)beta2, (float)(1.0 - beta2), (float)bc2s,
+                (float)eps, (float)neg_step, (float)gsign, (float)cwd, (float)decay);
         } else {
-            adam_f64(n, (double *)params[t] + s, (const double *)grads[t] + s,
-                     (double *)exp_avgs[t] + s, (double *)exp_avg_sqs[t] + s,
-                     amsgrad ? (double *)max_sqs[t] + s : NULL, 1.0 - beta1, beta2,
-                     1.0 - beta2, bc2s, eps, neg_step, weight_decay, decay, amsgrad, maximize,
-                     coupled_wd, decoupled_wd);
+            f64(n, (double *)params[t] + s, (const double *)grads[t] + s,
+                (double *)exp_avgs[t] + s, (double *)exp_avg_sqs[t] + s,
+                amsgrad ? (double *)max_sqs[t] + s : NULL, 1.0 - beta1, beta2, 1.0 - beta2,
+                bc2s, eps, neg_step, gsign, cwd, decay);
         }
     }
     free(ch);
