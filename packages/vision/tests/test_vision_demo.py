@@ -1,4 +1,4 @@
-"""The demo (examples/mnist_lenet.py) on a shortened run: it learns, and its checkpoint round-trips."""
+"""The demo (examples/mnist_lenet.py), shortened: it learns and its checkpoint round-trips."""
 
 from __future__ import annotations
 
