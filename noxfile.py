@@ -119,8 +119,8 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def sanitize(session: nox.Session) -> None:
     """Build ember._C with AddressSanitizer + UBSan and run the C-kernel fuzz suite."""
-    session.install("numpy", "cffi", "setuptools", "ml_dtypes", "pytest", "hypothesis")
-    session.run("python", "packages/core/tests/sanitize.py", *session.posargs)
+    session.install("-e", "packages/core", "pytest", "hypothesis", "cffi", "setuptools")
+    session.run("python", "packages/core/tests/sanitize.py", "--examples", "300", *session.posargs)
 
 
 @nox.session(name="cuda-compile")
