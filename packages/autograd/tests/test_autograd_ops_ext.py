@@ -293,3 +293,17 @@ def test_einsum_repeated_subscript_backward_says_unsupported():
     x = r(3, 3)
     with pytest.raises(NotImplementedError, match="repeated subscripts"):
         ember.einsum("ii->i", x).sum().backward()
+
+
+def test_qr_gradient_matches_finite_differences():
+    """QR's derivative (reduced, m >= n), through both Q and R."""
+    import numpy as np
+
+    from ember.autograd import gradcheck, gradgradcheck
+
+    a = ember.from_numpy(np.random.default_rng(5).standard_normal((5, 3))).requires_grad_()
+    assert gradcheck(lambda x: ember.linalg.qr(x)[0], (a,))
+    assert gradcheck(lambda x: ember.linalg.qr(x)[1], (a,))
+    sq = ember.from_numpy(np.random.default_rng(6).standard_normal((3, 3))).requires_grad_()
+    assert gradcheck(lambda x: ember.qr(x)[0].sum() + ember.qr(x)[1].sum(), (sq,))
+    assert gradgradcheck(lambda x: ember.linalg.qr(x)[1], (a,))

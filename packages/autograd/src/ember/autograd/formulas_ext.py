@@ -14,7 +14,7 @@ import math
 
 import ember as E
 from ember._tensor import Tensor
-from ember.autograd.formulas import _unreduce, defines, sum_to
+from ember.autograd.formulas import _unreduce, defines, sum_to, unpack_output
 
 
 # ----- order statistics: values picked from the input along a dim -----
@@ -319,3 +319,23 @@ def _einsum(ctx, gy):
             g = g.reshape(shape).expand(tuple(x.shape))
         grads.append(g)
     return tuple(grads)
+
+
+@defines("qr", output=True)
+def _qr(ctx, gys):
+    """Reduced QR, m >= n: gA = (gQ + Q copyltu(M)) R^{-T}, M = R gR^T - gQ^T Q, where
+    copyltu mirrors the lower triangle of M onto the upper one (Walter & Lehmann 2018)."""
+    gq, gr = gys
+    q = unpack_output(ctx.node, 0, ctx.create_graph)
+    r = unpack_output(ctx.node, 1, ctx.create_graph)
+    if gq is None:
+        gq = E.zeros_like(q)
+    if gr is None:
+        gr = E.zeros_like(r)
+    m = E.matmul(r, gr.transpose(-1, -2)) - E.matmul(gq.transpose(-1, -2), q)
+    low = E.tril(m, -1)
+    copyltu = low + low.transpose(-1, -2) + E.diag_embed(E.diagonal(m, 0, -2, -1))
+    b = gq + E.matmul(q, copyltu)
+    # Solve X R^T = B for X, i.e. R X^T = B^T (R is upper triangular and invertible).
+    x = E.linalg.solve(r, b.transpose(-1, -2)).transpose(-1, -2)
+    return (x,)

@@ -171,7 +171,13 @@ def qr(input: Tensor, some: bool = True):
     (reduced when ``some``, complete otherwise)."""
     a = _float_matrix(input, "linalg.qr", square=False)
     q, r = np.linalg.qr(a, mode="reduced" if some else "complete")
-    return _qr_t(_wrap(q), _wrap(r))
+    outs = (_wrap(q), _wrap(r))
+    m, n = a.shape[-2:]
+    if some and m >= n:  # the case with a well-defined derivative (as in PyTorch)
+        record_if_needed(outs, (input,), "qr", None)
+    elif input._ag is not None:
+        outs = tuple(o.detach() for o in outs)
+    return _qr_t(*outs)
 
 
 def _svd_arrays(input: Tensor, full_matrices: bool, name: str):
