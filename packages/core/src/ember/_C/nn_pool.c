@@ -71,6 +71,11 @@ static void avg_window(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in,
 }
 
 static void adaptive_window(int64_t o, int64_t out, int64_t in, int64_t *lo, int64_t *hi) {
+    if (out == 1) { /* global pooling: skip the divisions, they dominate small planes */
+        *lo = 0;
+        *hi = in;
+        return;
+    }
     *lo = (o * in) / out;
     *hi = ((o + 1) * in + out - 1) / out;
 }
