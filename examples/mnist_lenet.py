@@ -26,6 +26,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+# LeNet's matrices are small: one BLAS thread multiplies them fastest, and leaves the
+# cores to ember's own kernel threads instead of oversubscribing them (numpy reads
+# this once, at import; a value set by the user wins).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import ember
 import ember.nn as nn
 import ember.optim as optim
