@@ -88,6 +88,10 @@ def main() -> int:
             "no:cacheprovider",
             str(HERE / "test_kernels_fuzz.py"),
             str(HERE / "test_kernels.py"),
+            str(HERE / "test_nn_kernels_fuzz.py"),
+            str(HERE / "test_nn_kernels.py"),
+            str(HERE / "test_optim_kernels.py"),
+            str(HERE / "test_random.py"),
             *pytest_args,
         ]
         proc = subprocess.run(

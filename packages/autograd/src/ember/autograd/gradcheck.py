@@ -14,7 +14,7 @@ class GradcheckError(RuntimeError):
 
 
 def _as_tuple(x):
-    return x if isinstance(x, tuple) else (x,)
+    return tuple(x) if isinstance(x, tuple | list) else (x,)
 
 
 def _outputs(fn, inputs):
