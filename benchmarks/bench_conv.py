@@ -55,57 +55,60 @@ def _median(fn, repeat, number):
     return statistics.median(ts)
 
 
+def _case(name, xs, ws, pad, rng, repeat) -> None:
+    x = rng.standard_normal(xs, dtype=np.float32)
+    w = rng.standard_normal(ws, dtype=np.float32) * 0.1
+    b = rng.standard_normal(ws[0], dtype=np.float32)
+    ex, ew, eb = (ember.from_numpy(a.copy()) for a in (x, w, b))
+    exg = ember.from_numpy(x.copy()).requires_grad_(xs[1] > 1)
+    ewg = ember.from_numpy(w.copy()).requires_grad_(True)
+    ebg = ember.from_numpy(b.copy()).requires_grad_(True)
+    number = 20 if xs[0] * xs[1] * xs[2] < 1e6 else 1
+
+    def e_fwd():
+        with ember.no_grad():
+            F.conv2d(ex, ew, eb, padding=pad)
+
+    def e_bwd():
+        F.conv2d(exg, ewg, ebg, padding=pad).sum().backward()
+
+    fns = {"ember fwd": e_fwd, "ember fwd+bwd": e_bwd}
+    if torch is not None:
+        tx, tw, tb = (torch.from_numpy(a.copy()) for a in (x, w, b))
+        txg = torch.from_numpy(x.copy()).requires_grad_(xs[1] > 1)
+        twg = torch.from_numpy(w.copy()).requires_grad_(True)
+        tbg = torch.from_numpy(b.copy()).requires_grad_(True)
+
+        def t_fwd():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(tx, tw, tb, padding=pad)
+
+        def t_bwd():
+            torch.nn.functional.conv2d(txg, twg, tbg, padding=pad).sum().backward()
+
+        fns.update({"torch fwd": t_fwd, "torch fwd+bwd": t_bwd})
+    for fn in fns.values():  # warm up
+        fn()
+    res = {k: [] for k in fns}
+    for _ in range(repeat):  # interleave so load drift hits both alike
+        for k, fn in fns.items():
+            res[k].append(_median(fn, 1, number))
+    med = {k: statistics.median(v) * 1e3 for k, v in res.items()}
+    for kind in ("fwd", "fwd+bwd"):
+        line = f"{name:12s} {kind:8s} ember {med['ember ' + kind]:8.2f} ms"
+        if torch is not None:
+            t = med["torch " + kind]
+            line += f"  torch {t:8.2f} ms  ratio {med['ember ' + kind] / t:5.2f}"
+        print(line, flush=True)
+
+
 def main() -> None:
-    repeat = ARGS.repeat
     if torch is not None and ARGS.threads:
         torch.set_num_threads(ARGS.threads)
     print(f"threads={ARGS.threads or 'default'}  torch={'yes' if torch else 'no'}")
     rng = np.random.default_rng(0)
-    for name, xs, ws, pad in CASES:
-        x = rng.standard_normal(xs, dtype=np.float32)
-        w = rng.standard_normal(ws, dtype=np.float32) * 0.1
-        b = rng.standard_normal(ws[0], dtype=np.float32)
-        ex, ew, eb = (ember.from_numpy(a.copy()) for a in (x, w, b))
-        ewg = ember.from_numpy(w.copy()).requires_grad_(True)
-        ebg = ember.from_numpy(b.copy()).requires_grad_(True)
-        exg = ember.from_numpy(x.copy()).requires_grad_(xs[1] > 1)
-        number = 20 if xs[0] * xs[1] * xs[2] < 1e6 else 2
-
-        def e_fwd():
-            with ember.no_grad():
-                F.conv2d(ex, ew, eb, padding=pad)
-
-        def e_bwd():
-            F.conv2d(exg, ewg, ebg, padding=pad).sum().backward()
-
-        fns = {"ember fwd": e_fwd, "ember fwd+bwd": e_bwd}
-        if torch is not None:
-            tx, tw, tb = (torch.from_numpy(a.copy()) for a in (x, w, b))
-            txg = torch.from_numpy(x.copy()).requires_grad_(xs[1] > 1)
-            twg = torch.from_numpy(w.copy()).requires_grad_(True)
-            tbg = torch.from_numpy(b.copy()).requires_grad_(True)
-
-            def t_fwd():
-                with torch.no_grad():
-                    torch.nn.functional.conv2d(tx, tw, tb, padding=pad)
-
-            def t_bwd():
-                torch.nn.functional.conv2d(txg, twg, tbg, padding=pad).sum().backward()
-
-            fns.update({"torch fwd": t_fwd, "torch fwd+bwd": t_bwd})
-        for fn in fns.values():  # warm up
-            fn()
-        res = {k: [] for k in fns}
-        for _ in range(repeat):  # interleave so drift hits both alike
-            for k, fn in fns.items():
-                res[k].append(_median(fn, 1, number))
-        med = {k: statistics.median(v) * 1e3 for k, v in res.items()}
-        for kind in ("fwd", "fwd+bwd"):
-            line = f"{name:12s} {kind:8s} ember {med['ember ' + kind]:8.2f} ms"
-            if torch is not None:
-                t = med["torch " + kind]
-                line += f"  torch {t:8.2f} ms  ratio {med['ember ' + kind] / t:5.2f}"
-            print(line)
+    for case in CASES:
+        _case(*case, rng, ARGS.repeat)
     sys.stdout.flush()
 
 

@@ -49,17 +49,42 @@ def _cols(xa, kernel, stride, pads, dilation):
     return K.im2col(K.pad_input(xa, pads), kernel, out, stride, dilation), out
 
 
+def _padded(shape, pads) -> tuple:
+    return tuple(shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(shape[2:], pads))
+
+
+def _crop(gx, shape, pads):
+    if not any(lo or hi for lo, hi in pads):
+        return np.ascontiguousarray(gx)
+    crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(shape[2:], pads))
+    return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
+
+
+# Below this many column entries a per-sample GEMM (the (N, C*K, P) layout) wins: the
+# single-GEMM layout pays for two transposing copies, and BLAS threads gain nothing.
+_ONE_GEMM_MIN = 1 << 22
+
+
+def _one_gemm(shape, kernel, out) -> bool:
+    return shape[0] * shape[1] * int(np.prod(kernel)) * int(np.prod(out)) >= _ONE_GEMM_MIN
+
+
 def _conv_array(xa, wa, ba, params):
     stride, pads, dilation, groups = params
     kernel = wa.shape[2:]
-    cols, out = _cols(xa, kernel, stride, pads, dilation)
     n = xa.shape[0]
     o = wa.shape[0]
-    if groups == 1:
-        y = np.matmul(wa.reshape(o, -1), cols)
-    else:
-        p = cols.shape[-1]
-        y = np.matmul(wa.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, p))
+    out = _out_shape(xa.shape[2:], kernel, stride, pads, dilation)
+    if groups == 1 and _one_gemm(xa.shape, kernel, out):  # large: the batch in one GEMM
+        cols = K.im2col_cn(K.pad_input(xa, pads), kernel, out, stride, dilation)
+        y = np.matmul(wa.reshape(o, -1), cols)  # (O, N*P)
+        if ba is not None:
+            y += ba[:, None]
+        y = y.reshape((o, n) + out).swapaxes(0, 1)
+        return np.ascontiguousarray(y)
+    cols, out = _cols(xa, kernel, stride, pads, dilation)
+    p = cols.shape[-1]
+    y = np.matmul(wa.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, p))
     y = y.reshape((n, o) + out)
     if ba is not None:
         y += ba.reshape((1, o) + (1,) * len(out))
@@ -72,6 +97,12 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None, params) -> Tensor:
     return result(y, (x, weight, bias), "conv", params)
 
 
+def _gy_on(ga):
+    # (N, O, *out) -> (O, N*P), the layout of the GEMMs
+    n, o = ga.shape[:2]
+    return np.ascontiguousarray(ga.reshape(n, o, -1).swapaxes(0, 1)).reshape(o, -1)
+
+
 def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:
     """The gradient of ``conv`` with respect to its input (a transposed conv)."""
     stride, pads, dilation, groups = params
@@ -79,19 +110,20 @@ def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:
     n, o = ga.shape[:2]
     out = ga.shape[2:]
     kernel = wa.shape[2:]
-    p = int(np.prod(out))
-    if groups == 1:
+    padded = _padded(x_shape, pads)
+    if groups == 1 and _one_gemm(x_shape, kernel, out):
+        gcols = np.matmul(wa.reshape(o, -1).T, _gy_on(ga))  # (C*K, N*P)
+        gx = K.col2im_cn(gcols, padded, kernel, out, stride, dilation)
+    elif groups == 1:
+        p = int(np.prod(out))
         gcols = np.matmul(wa.reshape(o, -1).T, ga.reshape(n, o, p))
+        gx = K.col2im(gcols, padded, kernel, out, stride, dilation)
     else:
+        p = int(np.prod(out))
         wg = wa.reshape(groups, o // groups, -1).transpose(0, 2, 1)
         gcols = np.matmul(wg, ga.reshape(n, groups, o // groups, p)).reshape(n, -1, p)
-    padded = tuple(x_shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
-    gx = K.col2im(gcols, padded, kernel, out, stride, dilation)
-    if any(lo or hi for lo, hi in pads):
-        gx = gx[
-            (slice(None), slice(None))
-            + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], pads))
-        ]
+        gx = K.col2im(gcols, padded, kernel, out, stride, dilation)
+    gx = _crop(gx, x_shape, pads)
     return result(gx, (gy, weight), "conv_input_grad", (params, tuple(x_shape)))
 
 
@@ -100,12 +132,18 @@ def conv_weight_grad(x: Tensor, gy: Tensor, params, w_shape) -> Tensor:
     stride, pads, dilation, groups = params
     xa, ga = x._a, gy._a
     kernel = tuple(w_shape[2:])
-    cols, out = _cols(xa, kernel, stride, pads, dilation)
     n, o = ga.shape[:2]
-    p = cols.shape[-1]
-    if groups == 1:
-        gw = np.matmul(ga.reshape(n, o, p), cols.transpose(0, 2, 1)).sum(0)
+    if groups == 1 and _one_gemm(xa.shape, kernel, ga.shape[2:]):
+        out = tuple(ga.shape[2:])
+        cols = K.im2col_cn(K.pad_input(xa, pads), kernel, out, stride, dilation)
+        # (C*K, NP) @ (NP, O): OpenBLAS runs this orientation several times faster
+        gw = np.matmul(cols, _gy_on(ga).T).T
+    elif groups == 1:
+        cols, out = _cols(xa, kernel, stride, pads, dilation)
+        gw = np.matmul(ga.reshape(n, o, -1), cols.transpose(0, 2, 1)).sum(0)
     else:
+        cols, out = _cols(xa, kernel, stride, pads, dilation)
+        p = cols.shape[-1]
         g4 = ga.reshape(n, groups, o // groups, p)
         c4 = cols.reshape(n, groups, -1, p).transpose(0, 1, 3, 2)
         gw = np.matmul(g4, c4).sum(0)

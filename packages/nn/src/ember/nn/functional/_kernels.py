@@ -75,6 +75,35 @@ def col2im(cols, padded_shape, kernel, out, stride, dilation) -> np.ndarray:
     return gx
 
 
+def im2col_cn(xp, kernel, out, stride, dilation) -> np.ndarray:
+    """Columns (C*prod(kernel), N*prod(out)) of padded ``xp`` (N, C, *S): the layout
+    that turns a whole batch's convolution into one GEMM (one large BLAS call is
+    several times faster than one per sample)."""
+    w = windows(xp, kernel, out, stride, dilation)
+    nd = len(kernel)
+    n, c = xp.shape[:2]
+    perm = (1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
+    cols = np.empty((c,) + tuple(kernel) + (n,) + tuple(out), xp.dtype)
+    np.copyto(cols, w.transpose(perm))
+    return cols.reshape(c * int(np.prod(kernel)), -1)
+
+
+def col2im_cn(cols, padded_shape, kernel, out, stride, dilation) -> np.ndarray:
+    """The adjoint of :func:`im2col_cn`: columns (C*prod(kernel), N*prod(out)) summed
+    back into a zero (N, C, *S) array."""
+    n, c = padded_shape[:2]
+    # accumulate in (C, N, *S) so each add reads one contiguous block of cols
+    gxt = np.zeros((c, n) + tuple(padded_shape[2:]), cols.dtype)
+    cv = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
+    for kidx in np.ndindex(*kernel):
+        sl = tuple(
+            slice(ki * d, ki * d + (o - 1) * s + 1, s)
+            for ki, d, o, s in zip(kidx, dilation, out, stride)
+        )
+        gxt[(slice(None), slice(None)) + sl] += cv[(slice(None),) + kidx]
+    return gxt.swapaxes(0, 1)
+
+
 def maxpool_forward(xp, kernel, out, stride, dilation):
     """Max over windows of padded ``xp`` (N, C, *S) and the flat index (into the
     padded spatial plane) of each maximum, as int64."""
