@@ -58,7 +58,7 @@ def bind_tensor_methods() -> None:
     }
     for name, fn in ops.items():
         setattr(Tensor, f"__{name}__", fn)
-        setattr(Tensor, f"__r{name}__", _reflected(fn))
+        setattr(Tensor, f"__r{name}__", math._REFLECTED.get(fn.__name__) or _reflected(fn))
         inplace = getattr(math, fn.__name__ + "_", None)
         if inplace is not None:
             setattr(Tensor, f"__i{name}__", inplace)

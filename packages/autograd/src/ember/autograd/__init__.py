@@ -173,7 +173,18 @@ class _Engine:
 
     @staticmethod
     def backward(t, gradient, retain_graph, create_graph, inputs):
-        backward(t, gradient, retain_graph, create_graph, inputs)
+        if inputs is None:  # the common case, without backward()'s argument juggling
+            _engine_mod.run_backward(
+                (t,),
+                (gradient,),
+                bool(create_graph if retain_graph is None else retain_graph),
+                create_graph,
+                None,
+                accumulate=True,
+                allow_unused=True,
+            )
+        else:
+            backward(t, gradient, retain_graph, create_graph, inputs)
 
 
 Tensor.register_hook = _register_hook

@@ -174,19 +174,22 @@ class _RemovableHandle:
 
 def edge_of(x) -> object:
     """The edge pointing at tensor ``x``'s gradient slot, or None if it needs none."""
-    if not isinstance(x, Tensor):
-        return None
-    ag = x._ag
-    if ag is None or not ag.requires_grad:
-        return None
-    fn = ag.grad_fn
-    return x if fn is None else (fn, ag.output_nr)
+    return _edge(x)
 
 
 _SPECS = formulas.SPECS
 _NON_DIFF = formulas.NON_DIFFERENTIABLE
 _new = object.__new__
 _next_seq = _seq.__next__
+
+
+def _edge(x):
+    if isinstance(x, Tensor):
+        ag = x._ag
+        if ag is not None and ag.requires_grad:
+            fn = ag.grad_fn
+            return x if fn is None else (fn, ag.output_nr)
+    return None
 
 
 def record(op: str, out, inputs: tuple, params) -> None:
@@ -197,19 +200,24 @@ def record(op: str, out, inputs: tuple, params) -> None:
     """
     if not state.enabled:
         return
-    edges = []
-    need = False
-    for x in inputs:
-        if isinstance(x, Tensor):
-            ag = x._ag
-            if ag is not None and ag.requires_grad:
-                fn = ag.grad_fn
-                edges.append(x if fn is None else (fn, ag.output_nr))
-                need = True
-                continue
-        edges.append(None)
-    if not need:
-        return
+    n_in = len(inputs)
+    if n_in == 1:
+        e0 = _edge(inputs[0])
+        if e0 is None:
+            return
+        edges = (e0,)
+    elif n_in == 2:
+        e0, e1 = _edge(inputs[0]), _edge(inputs[1])
+        if e0 is None and e1 is None:
+            return
+        edges = (e0, e1)
+    else:
+        edges = tuple([_edge(x) for x in inputs])
+        for e in edges:  # (not edges.count(None): that compares tensors with ==)
+            if e is not None:
+                break
+        else:
+            return
     spec = _SPECS.get(op)
     if spec is None:
         if op in _NON_DIFF:
@@ -239,10 +247,9 @@ def record(op: str, out, inputs: tuple, params) -> None:
     else:
         node.saved_inputs = node.versions = None
         node.meta = [(x._a.shape, x._a.dtype) if isinstance(x, Tensor) else None for x in inputs]
-    outs = out if multi else (out,)
     if spec.save_output:
         saved = []
-        for o in outs:
+        for o in out if multi else (out,):
             v = o._ver
             if v is None:
                 v = o._ver = [0]
@@ -252,18 +259,25 @@ def record(op: str, out, inputs: tuple, params) -> None:
         node.saved_output = None
     if _anomaly.enabled:
         node.extra = {"trace": _anomaly.capture()}
-    nr = 0
-    for o in outs:
-        if isinstance(o, Tensor) and o._a.dtype in _FLOAT_DTYPES:
-            ag = _new(AutogradMeta)
-            ag.requires_grad = True
-            ag.grad = None
-            ag.grad_fn = node
-            ag.retains_grad = False
-            ag.hooks = None
-            ag.output_nr = nr
-            o._ag = ag
-        nr += 1
+    if multi:
+        nr = 0
+        for o in out:
+            if isinstance(o, Tensor) and o._a.dtype in _FLOAT_DTYPES:
+                o._ag = _meta(node, nr)
+            nr += 1
+    elif out._a.dtype in _FLOAT_DTYPES:
+        out._ag = _meta(node, 0)
+
+
+def _meta(node, nr):
+    ag = _new(AutogradMeta)
+    ag.requires_grad = True
+    ag.grad = None
+    ag.grad_fn = node
+    ag.retains_grad = False
+    ag.hooks = None
+    ag.output_nr = nr
+    return ag
 
 
 def set_requires_grad(t: Tensor, flag: bool) -> None:

@@ -80,6 +80,39 @@ def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
     return op
 
 
+def _make_reflected(name: str, ufunc, int_to_float: bool):
+    """``other <op> self`` for a Python number ``other``: no 0-d tensor is made, and the
+    op records under its own name with the number as first input."""
+
+    def rop(self, other):
+        if isinstance(other, Tensor):
+            return _TABLE[name](other, self)
+        if type(other) is not int and type(other) is not float:
+            other = as_scalar(other, name)
+        xa = self._a
+        dt = scalar_compute_dtype(xa, other)
+        if int_to_float and dt is None and xa.dtype.kind in "biu":
+            dt = _dtype._default_float.np
+        try:
+            r = (
+                ufunc(other, xa.astype(dt)).astype(dt, copy=False)
+                if dt is not None
+                else ufunc(other, xa)
+            )
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise_binary(name, other, self, exc)
+        if type(r) is not _ndarray and isinstance(r, _generic):
+            r = np.asarray(r)
+        out = _wrap(r)
+        if self._ag is not None:
+            _T._engine.record(name, out, (other, self), None)
+        return out
+
+    rop.__name__ = rop.__qualname__ = f"r{name}"
+    rop.__doc__ = f"Reflected :func:`ember.{name}`: ``other`` op ``self``."
+    return rop
+
+
 def _make_inplace_binary(name: str, ufunc, outofplace):
     def op_(self, other):
         if self._ag is not None or (isinstance(other, Tensor) and other._ag is not None):
@@ -356,9 +389,12 @@ for _name, _fn, _doc in _UNARY_PRED:
     __all__.append(_name)
     register(_name, _op, "unary", differentiable=False, methods=(_name,))
 
+_TABLE = {}
+_REFLECTED = {}
 for _name, _fn, _i2f, _diff, _doc in _BINARY:
     _op = _make_binary(_name, _fn, _i2f, _doc)
-    _ns[_name] = _op
+    _ns[_name] = _TABLE[_name] = _op
+    _REFLECTED[_name] = _make_reflected(_name, _fn, _i2f)
     __all__.append(_name)
     _inplace = None
     if _name in _HAS_INPLACE:
