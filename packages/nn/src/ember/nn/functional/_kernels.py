@@ -136,17 +136,19 @@ def maxpool_backward(gy, idx, plane_shape) -> np.ndarray:
 
 def softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """Softmax along ``axis`` (max-shifted, so large inputs do not overflow)."""
-    e = x - x.max(axis, keepdims=True)
-    np.exp(e, out=e)
-    e /= e.sum(axis, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        e = x - x.max(axis, keepdims=True)
+        np.exp(e, out=e)
+        e /= e.sum(axis, keepdims=True)
     return e
 
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """Log-softmax along ``axis``."""
-    s = x - x.max(axis, keepdims=True)
-    lse = np.log(np.exp(s).sum(axis, keepdims=True))
-    s -= lse
+    """Log-softmax along ``axis`` (an infinite input gives NaN, as in PyTorch)."""
+    with np.errstate(invalid="ignore"):
+        s = x - x.max(axis, keepdims=True)
+        lse = np.log(np.exp(s).sum(axis, keepdims=True))
+        s -= lse
     return s
 
 
