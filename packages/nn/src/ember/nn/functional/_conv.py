@@ -46,7 +46,7 @@ def _cols(xa, kernel, stride, pads, dilation):
         and not any(lo or hi for lo, hi in pads)
     ):
         return np.ascontiguousarray(xa).reshape(n, c, -1), out
-    return K.im2col(K.pad_input(xa, pads), kernel, out, stride, dilation), out
+    return K.im2col_unpadded(xa, kernel, out, stride, pads, dilation), out
 
 
 def _padded(shape, pads) -> tuple:
@@ -114,16 +114,15 @@ def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:
     if groups == 1 and _one_gemm(x_shape, kernel, out):
         gcols = np.matmul(wa.reshape(o, -1).T, _gy_on(ga))  # (C*K, N*P)
         gx = K.col2im_cn(gcols, padded, kernel, out, stride, dilation)
-    elif groups == 1:
-        p = int(np.prod(out))
-        gcols = np.matmul(wa.reshape(o, -1).T, ga.reshape(n, o, p))
-        gx = K.col2im(gcols, padded, kernel, out, stride, dilation)
+        gx = _crop(gx, x_shape, pads)
     else:
         p = int(np.prod(out))
-        wg = wa.reshape(groups, o // groups, -1).transpose(0, 2, 1)
-        gcols = np.matmul(wg, ga.reshape(n, groups, o // groups, p)).reshape(n, -1, p)
-        gx = K.col2im(gcols, padded, kernel, out, stride, dilation)
-    gx = _crop(gx, x_shape, pads)
+        if groups == 1:
+            gcols = np.matmul(wa.reshape(o, -1).T, ga.reshape(n, o, p))
+        else:
+            wg = wa.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+            gcols = np.matmul(wg, ga.reshape(n, groups, o // groups, p)).reshape(n, -1, p)
+        gx = K.col2im_unpadded(gcols, tuple(x_shape), kernel, out, stride, pads, dilation)
     return result(gx, (gy, weight), "conv_input_grad", (params, tuple(x_shape)))
 
 

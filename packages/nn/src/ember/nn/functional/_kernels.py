@@ -15,6 +15,14 @@ try:  # C kernels from ember-core, when this core has them
 except ImportError:  # pragma: no cover - depends on the installed core
     _K = None
 
+_C_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _c_ok(a: np.ndarray, pads) -> bool:
+    """Whether core's C kernel applies: float32/64 and symmetric padding."""
+    return _K is not None and a.dtype in _C_DTYPES and all(lo == hi for lo, hi in pads)
+
+
 __all__ = [
     "im2col",
     "col2im",
@@ -56,6 +64,30 @@ def im2col(xp, kernel, out, stride, dilation) -> np.ndarray:
     cols = np.empty((n, c * k, p), xp.dtype)
     np.copyto(cols.reshape(w.shape), w)
     return cols
+
+
+def im2col_unpadded(x, kernel, out, stride, pads, dilation) -> np.ndarray:
+    """Columns (N, C*prod(kernel), prod(out)) of ``x`` padded by ``pads``."""
+    if _c_ok(x, pads):
+        return _K.im2col(x, kernel, stride, tuple(lo for lo, _ in pads), dilation)
+    return im2col(pad_input(x, pads), kernel, out, stride, dilation)
+
+
+def col2im_unpadded(cols, x_shape, kernel, out, stride, pads, dilation) -> np.ndarray:
+    """The adjoint of :func:`im2col_unpadded`: a gradient of ``x_shape``."""
+    if _c_ok(cols, pads):
+        return _K.col2im(cols, x_shape, kernel, stride, tuple(lo for lo, _ in pads), dilation)
+    padded = tuple(x_shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
+    gx = col2im(cols, padded, kernel, out, stride, dilation)
+    crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], pads))
+    return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
+
+
+def maxpool2d_c(x, kernel, stride, padding, dilation, ceil_mode):
+    """Core's C max pooling (2-D, float) or None when it does not apply."""
+    if _K is None or x.dtype not in _C_DTYPES:
+        return None
+    return _K.maxpool2d_forward(x, kernel, stride, padding, dilation, ceil_mode)
 
 
 def col2im(cols, padded_shape, kernel, out, stride, dilation) -> np.ndarray:
@@ -127,6 +159,8 @@ def maxpool_forward(xp, kernel, out, stride, dilation):
 def maxpool_backward(gy, idx, plane_shape) -> np.ndarray:
     """Scatter ``gy`` (N, C, *out) to the flat positions ``idx`` in planes of
     ``plane_shape`` (N, C, *S), adding where windows overlap."""
+    if _K is not None and gy.dtype in _C_DTYPES and len(plane_shape) == 4:
+        return _K.maxpool2d_backward(gy, idx, plane_shape)
     n, c = plane_shape[:2]
     hw = int(np.prod(plane_shape[2:]))
     base = (np.arange(n * c, dtype=np.int64) * hw).reshape((n, c) + (1,) * (gy.ndim - 2))

@@ -70,10 +70,10 @@ def _setup(nd, x, kernel_size, stride, padding, dilation, ceil_mode, who):
 
 def _max_poolnd(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     who = f"max_pool{nd}d"
-    x, k, s, pads, d, out, _, unbatched = _setup(
+    x, k, s, pads, d, out, p, unbatched = _setup(
         nd, x, kernel_size, stride, padding, dilation, ceil_mode, who
     )
-    y, idx = _prim.max_pool(x, k, s, pads, d, out)
+    y, idx = _prim.max_pool(x, k, s, pads, d, out, (p, bool(ceil_mode)))
     if unbatched:
         y, idx = y.squeeze(0), idx[0]
     if return_indices:

@@ -30,10 +30,16 @@ def _padded_shape(x_shape, pads):
     return tuple(x_shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
 
 
-def max_pool(x: Tensor, kernel, stride, pads, dilation, out) -> tuple[Tensor, np.ndarray]:
-    """Max pooling; ``pads`` are (lo, hi) per dim, ``hi`` including ceil-mode overhang.
-    Returns the output and the flat index of each maximum in the unpadded plane."""
+def max_pool(x: Tensor, kernel, stride, pads, dilation, out, sym=None) -> tuple[Tensor, np.ndarray]:
+    """Max pooling; ``pads`` are (lo, hi) per dim, ``hi`` including ceil-mode overhang
+    (``sym`` = (padding, ceil_mode) lets core's C kernel take 2-D pooling). Returns
+    the output and the flat index of each maximum in the unpadded plane."""
     xa = x._a
+    c_args = None if sym is None or len(kernel) != 2 else (kernel, stride, *sym)
+    r = K.maxpool2d_c(xa, c_args[0], c_args[1], c_args[2], dilation, c_args[3]) if c_args else None
+    if r is not None:
+        y, idx = r
+        return result(y, (x,), "max_pool", (tuple(xa.shape), idx, pads)), idx
     fill = -np.inf if xa.dtype.kind == "f" else np.iinfo(xa.dtype).min
     xp = K.pad_input(xa, pads, fill)
     y, idx = K.maxpool_forward(xp, kernel, out, stride, dilation)

@@ -75,7 +75,7 @@ def _lstm_forward(xg, whh, bhh, whr, h0, c0, steps):
     ms = np.empty((n, hs), xg.dtype) if whr is not None else None
     y = np.empty((n, h0.shape[1]), xg.dtype)
     h, c = h0.copy(), c0.copy()
-    whh_t = whh.T
+    whh_t = np.ascontiguousarray(whh.T)  # BLAS is faster on small products with this layout
     for s, e in steps:
         b = e - s
         hp = h[:b]
@@ -141,7 +141,7 @@ def _gru_forward(xg, whh, bhh, h0, steps):
     hprev = np.empty((n, hs), xg.dtype)
     y = np.empty((n, hs), xg.dtype)
     h = h0.copy()
-    whh_t = whh.T
+    whh_t = np.ascontiguousarray(whh.T)  # BLAS is faster on small products with this layout
     for s, e in steps:
         b = e - s
         hp = h[:b]
@@ -197,7 +197,7 @@ def _rnn_forward(xg, whh, bhh, h0, steps, relu: bool):
     hprev = np.empty((n, hs), xg.dtype)
     y = np.empty((n, hs), xg.dtype)
     h = h0.copy()
-    whh_t = whh.T
+    whh_t = np.ascontiguousarray(whh.T)  # BLAS is faster on small products with this layout
     for s, e in steps:
         b = e - s
         hp = h[:b]
