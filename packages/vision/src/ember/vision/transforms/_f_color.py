@@ -62,7 +62,7 @@ def _check_factor(value: float, name: str) -> float:
 
 
 def _blend(img: ember.Tensor, x: np.ndarray, other: np.ndarray, ratio: float) -> ember.Tensor:
-    bound = max_value(img.numpy().dtype)
+    bound = max_value(img.detach().numpy().dtype)
     return from_float(np.clip(ratio * x + (1.0 - ratio) * other, 0.0, bound), img)
 
 
@@ -146,7 +146,7 @@ def adjust_hue(img: Any, hue_factor: float) -> Any:
     x = to_float(img)
     if x.ndim < 3 or x.shape[-3] == 1:
         return img
-    bound = max_value(img.numpy().dtype)
+    bound = max_value(img.detach().numpy().dtype)
     h, s, v = _rgb_to_hsv(x / bound)
     return from_float(_hsv_to_rgb((h + hue_factor) % 1.0, s, v) * bound, img)
 
@@ -158,7 +158,7 @@ def invert(img: Any) -> Any:
         from PIL import ImageOps
 
         return ImageOps.invert(img)
-    return from_float(max_value(img.numpy().dtype) - to_float(img), img)
+    return from_float(max_value(img.detach().numpy().dtype) - to_float(img), img)
 
 
 def gaussian_blur(img: Any, kernel_size: Any, sigma: Any = None) -> Any:

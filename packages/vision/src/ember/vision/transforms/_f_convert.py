@@ -75,7 +75,7 @@ def to_pil_image(pic: Any, mode: str | None = None):
     if isinstance(pic, ember.Tensor):
         if pic.dim() not in (2, 3):
             raise ValueError(f"to_pil_image expects a (C, H, W) tensor, got {tuple(pic.shape)}")
-        a = pic.numpy()
+        a = pic.detach().numpy()
         a = a[None] if a.ndim == 2 else a
         if a.shape[0] > 4:
             raise ValueError(f"to_pil_image: {a.shape[0]} channels; expected at most 4 (C, H, W)")
@@ -118,8 +118,8 @@ def convert_image_dtype(image: ember.Tensor, dtype=ember.float32) -> ember.Tenso
         raise TypeError(f"image must be an ember.Tensor, got {type(image).__name__}")
     from ember._dtype import to_numpy_dtype
 
-    src, dst = image.numpy().dtype, np.dtype(to_numpy_dtype(dtype))
-    a = image.numpy()
+    src, dst = image.detach().numpy().dtype, np.dtype(to_numpy_dtype(dtype))
+    a = image.detach().numpy()
     if src == dst:
         return image
     src_float = np.issubdtype(src, np.floating)
@@ -151,7 +151,7 @@ def normalize(
     """``(tensor - mean[c]) / std[c]`` per channel of a float tensor ``(..., C, H, W)``."""
     if not isinstance(tensor, ember.Tensor):
         raise TypeError(f"tensor must be an ember.Tensor, got {type(tensor).__name__}")
-    a = tensor.numpy()
+    a = tensor.detach().numpy()
     if not np.issubdtype(a.dtype, np.floating):
         raise TypeError(f"normalize needs a floating-point tensor, got {a.dtype}")
     if a.ndim < 3:
@@ -177,7 +177,7 @@ def erase(
     """Set the ``h x w`` box at row ``i``, column ``j`` of tensor ``img`` to ``v``."""
     if not isinstance(img, ember.Tensor):
         raise TypeError(f"img must be an ember.Tensor, got {type(img).__name__}")
-    a = img.numpy() if inplace else img.numpy().copy()
-    value = v.numpy() if isinstance(v, ember.Tensor) else v
+    a = img.detach().numpy() if inplace else img.detach().numpy().copy()
+    value = v.detach().numpy() if isinstance(v, ember.Tensor) else v
     a[..., i : i + h, j : j + w] = value
     return img if inplace else ember.from_numpy(a)

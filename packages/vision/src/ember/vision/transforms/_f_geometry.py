@@ -94,7 +94,7 @@ def resize(
         return img.resize((ow, oh), pil_filter(mode))
     if (oh, ow) == (h, w):
         return img
-    npdt = img.numpy().dtype
+    npdt = img.detach().numpy().dtype
     bound = float(np.iinfo(npdt).max) if np.issubdtype(npdt, np.integer) else None
     out = _resample.resize(to_float(img), oh, ow, mode.value, bool(antialias), bound)
     return from_float(out, img)
@@ -106,7 +106,7 @@ def crop(img: Any, top: int, left: int, height: int, width: int) -> Any:
     if is_pil(img):
         return img.crop((left, top, left + width, top + height))
     _, h, w = dims(img)
-    a = img.numpy()
+    a = img.detach().numpy()
     if top < 0 or left < 0 or top + height > h or left + width > w:
         pad = [(0, 0)] * (a.ndim - 2)
         pt, pl = max(-top, 0), max(-left, 0)
@@ -164,7 +164,7 @@ def hflip(img: Any) -> Any:
         from PIL import Image
 
         return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    return ember.from_numpy(np.ascontiguousarray(img.numpy()[..., ::-1]))
+    return ember.from_numpy(np.ascontiguousarray(img.detach().numpy()[..., ::-1]))
 
 
 def vflip(img: Any) -> Any:
@@ -174,7 +174,7 @@ def vflip(img: Any) -> Any:
         from PIL import Image
 
         return img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    return ember.from_numpy(np.ascontiguousarray(img.numpy()[..., ::-1, :]))
+    return ember.from_numpy(np.ascontiguousarray(img.detach().numpy()[..., ::-1, :]))
 
 
 _PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect"}
@@ -220,7 +220,9 @@ def pad(img: Any, padding: Any, fill: Any = 0, padding_mode: str = "constant") -
             return res
         res = Image.fromarray(out)
         return res if res.mode == img.mode else res.convert(img.mode)
-    return ember.from_numpy(_pad_array(img.numpy(), (left, top, right, bottom), fill, padding_mode))
+    return ember.from_numpy(
+        _pad_array(img.detach().numpy(), (left, top, right, bottom), fill, padding_mode)
+    )
 
 
 def _pad_array(a: np.ndarray, ltrb: tuple[int, int, int, int], fill: Any, mode: str) -> np.ndarray:

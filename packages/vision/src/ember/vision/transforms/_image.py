@@ -76,12 +76,12 @@ def check_image(img: Any, name: str = "img") -> None:
 
 def to_float(t: ember.Tensor) -> np.ndarray:
     """A float64 copy of tensor ``t``'s values (integers keep their scale)."""
-    return np.asarray(t.numpy(), dtype=np.float64)
+    return np.asarray(t.detach().numpy(), dtype=np.float64)
 
 
 def from_float(x: np.ndarray, like: ember.Tensor) -> ember.Tensor:
     """A tensor of ``like``'s dtype from float values: integers are rounded and clipped."""
-    npdt = like.numpy().dtype
+    npdt = like.detach().numpy().dtype
     if np.issubdtype(npdt, np.integer):
         info = np.iinfo(npdt)
         x = np.clip(np.rint(x), info.min, info.max)

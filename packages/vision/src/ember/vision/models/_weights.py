@@ -1,0 +1,120 @@
+"""Pretrained weights: where they live, how inputs must be prepared, and loading them.
+
+Each model has a ``<Model>_Weights`` enum whose members carry a
+:class:`WeightsMeta`: the checkpoint URL (torchvision's published files,
+named ``name-<sha256 prefix>.pth``, which ember.hub checks), the number of
+classes and the preprocessing. ``weights=Enum.MEMBER`` (or its name as a
+string, or the seed's ``pretrained=True`` for the default) downloads once into
+the ember cache and loads the state dict by name.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["WeightsEnum", "WeightsMeta", "resolve_weights"]
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class WeightsMeta:
+    """Where a checkpoint lives and what the model expects.
+
+    ``resize``/``crop``/``mean``/``std`` describe the evaluation preprocessing:
+    resize the shorter side to ``resize``, centre-crop ``crop``, scale to
+    [0, 1], normalize with ``mean``/``std``.
+    """
+
+    url: str
+    num_classes: int = 1000
+    resize: int = 256
+    crop: int = 224
+    mean: tuple[float, ...] = _IMAGENET_MEAN
+    std: tuple[float, ...] = _IMAGENET_STD
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def transforms(self):
+        """The evaluation transform for PIL images (Resize, CenterCrop, ToTensor, Normalize)."""
+        from ember.vision import transforms as T
+
+        return T.Compose(
+            [
+                T.Resize(self.resize),
+                T.CenterCrop(self.crop),
+                T.ToTensor(),
+                T.Normalize(self.mean, self.std),
+            ]
+        )
+
+
+class WeightsEnum(Enum):
+    """Base of the per-model weight enums: ``meta``, ``url``, ``transforms``, ``get_state_dict``."""
+
+    @property
+    def meta(self) -> WeightsMeta:
+        """The :class:`WeightsMeta` of this entry."""
+        return self.value
+
+    @property
+    def url(self) -> str:
+        """The checkpoint's URL."""
+        return self.value.url
+
+    def transforms(self):
+        """The evaluation preprocessing (see :meth:`WeightsMeta.transforms`)."""
+        return self.value.transforms()
+
+    def get_state_dict(self, progress: bool = True, check_hash: bool = True) -> dict[str, Any]:
+        """Download (once, into the ember cache) and load the checkpoint, hash-checked."""
+        from ember.hub import load_state_dict_from_url
+
+        return load_state_dict_from_url(self.url, progress=progress, check_hash=check_hash)
+
+
+def resolve_weights(
+    enum: type[WeightsEnum], weights: Any, kwargs: dict[str, Any]
+) -> WeightsEnum | None:
+    """Turn ``weights=`` (a member, its name, None) or the seed's ``pretrained=`` into a member.
+
+    ``pretrained=True`` means the enum's ``DEFAULT``. ``num_classes`` in
+    ``kwargs`` must match the weights' when both are given (it is filled in
+    otherwise).
+    """
+    pretrained = kwargs.pop("pretrained", None)
+    if pretrained is not None:
+        if weights is not None:
+            raise ValueError("pass weights= or pretrained=, not both")
+        weights = enum["DEFAULT"] if pretrained else None
+    if isinstance(weights, str):
+        try:
+            weights = enum[weights.split(".")[-1]]
+        except KeyError:
+            names = [m for m in enum.__members__]
+            raise ValueError(f"unknown weights {weights!r}; {enum.__name__} has {names}") from None
+    if weights is None:
+        return None
+    if not isinstance(weights, enum):
+        raise TypeError(f"weights must be a {enum.__name__} member, got {weights!r}")
+    n = kwargs.setdefault("num_classes", weights.meta.num_classes)
+    if n != weights.meta.num_classes:
+        raise ValueError(
+            f"num_classes={n} does not match the weights' {weights.meta.num_classes} classes"
+        )
+    if pretrained:
+        warnings.warn(
+            f"pretrained=True is the old spelling of weights={enum.__name__}.DEFAULT",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return weights
+
+
+def load_weights(model, weights: WeightsEnum | None, progress: bool) -> None:
+    """Load ``weights`` into ``model`` (strictly) when given."""
+    if weights is not None:
+        model.load_state_dict(weights.get_state_dict(progress=progress))
