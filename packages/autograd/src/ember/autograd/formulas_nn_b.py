@@ -16,7 +16,7 @@ def _rnn_sequence(ctx, gys):
     return rnn_sequence_grad(ctx, gys)
 
 
-@defines("ctc_loss", inputs=True)
+@defines("ctc_loss")
 def _ctc_loss(ctx, gy):
     from ember.nn.functional._ctc import ctc_loss_grad
 

@@ -1,3 +1,11 @@
-"""Functional ops written by nn-B (attention, padding, sampling, CTC, ...): filled by nn-B."""
+"""Functional ops written by nn-B (attention, padding, sampling, CTC, EmbeddingBag,
+bilinear); ``ember.nn.functional`` re-exports them."""
 
-__all__: list[str] = []
+from ember.nn.functional import _attention, _ctc, _embedding_bag, _sampling
+
+__all__: list[str] = [
+    *_attention.__all__,
+    *_ctc.__all__,
+    *_embedding_bag.__all__,
+    *_sampling.__all__,
+]

@@ -251,10 +251,19 @@ class RNN(RNNBase):
     """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` with
     ``nonlinearity`` 'tanh' (default) or 'relu'. See :class:`RNNBase` for shapes."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (use 'tanh' or 'relu')")
         super().__init__(
@@ -278,10 +287,19 @@ class LSTM(RNNBase):
     ``c' = f c + i g``, ``h' = o tanh(c')`` (then ``h' W_hr^T`` when ``proj_size > 0``).
     ``forward(input, (h_0, c_0))`` returns ``output, (h_n, c_n)``."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__(
             "LSTM",
             input_size,
@@ -301,9 +319,18 @@ class GRU(RNNBase):
     """Gated recurrent unit: ``r, z = sigmoid(...)``, ``n = tanh(x W_in^T + b_in +
     r (h W_hn^T + b_hn))``, ``h' = (1 - z) n + z h``."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__(
             "GRU",
             input_size,
@@ -326,8 +353,9 @@ class RNNCellBase(Module):
 
     _gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:  # fmt: skip
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -392,8 +420,15 @@ def _squeeze(t: Tensor, unbatched: bool) -> Tensor:
 class RNNCell(RNNCellBase):
     """One Elman step: (B, in), h (B, H) -> h' (B, H); ``nonlinearity`` 'tanh' or 'relu'."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}")
         super().__init__(input_size, hidden_size, bias, device, dtype)
@@ -402,8 +437,9 @@ class RNNCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), unbatched = self._prepare(input, hx, 1)
         fn = _rnn.rnn_tanh_cell if self.nonlinearity == "tanh" else _rnn.rnn_relu_cell
-        return _squeeze(fn(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh),
-                        unbatched)  # fmt: skip
+        return _squeeze(
+            fn(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh), unbatched
+        )
 
 
 class LSTMCell(RNNCellBase):
@@ -413,8 +449,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx=None) -> tuple[Tensor, Tensor]:
         x, (h, c), unbatched = self._prepare(input, hx, 2)
-        h, c = _rnn.lstm_cell(x, (h, c), self.weight_ih, self.weight_hh, self.bias_ih,
-                              self.bias_hh)  # fmt: skip
+        h, c = _rnn.lstm_cell(x, (h, c), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return _squeeze(h, unbatched), _squeeze(c, unbatched)
 
 
