@@ -1,5 +1,5 @@
 """A light op-level profiler: counts, CPU time and output bytes per op, a sorted
-table, and a Chrome trace (open it at chrome://tracing or ui.perfetto.dev).
+table, and a Chrome trace (open it at chrome://tracing or ui.perfetto.dev)::
 
     with ember.profiler.profile() as prof:
         model(x).sum().backward()

@@ -322,7 +322,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """Matrix norm over the two dims ``dim``: ``'fro'``, ``'nuc'``, ``inf``/``-inf`` (max/min
-    row sum of |A|), ``1``/``-1`` (max/min column sum), ``2``/``-2`` (largest/smallest
+    row sum of ``|A|``), ``1``/``-1`` (max/min column sum), ``2``/``-2`` (largest/smallest
     singular value)."""
     if dtype is not None:
         A = A.to(dtype)

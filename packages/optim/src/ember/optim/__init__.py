@@ -1,4 +1,4 @@
-"""ember.optim: optimizers and learning-rate schedulers with PyTorch's API.
+"""ember.optim: optimizers and learning-rate schedulers with PyTorch's API::
 
     opt = ember.optim.Adam(model.parameters(), lr=1e-3)
     sched = ember.optim.lr_scheduler.StepLR(opt, step_size=10)

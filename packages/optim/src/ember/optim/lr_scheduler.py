@@ -182,7 +182,7 @@ class LambdaLR(_LambdaState, LRScheduler):
 
 
 class MultiplicativeLR(_LambdaState, LRScheduler):
-    """lr *= lr_lambda(epoch) at every step after the first."""
+    """``lr *= lr_lambda(epoch)`` at every step after the first."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
         self.lr_lambdas = _lambdas(optimizer, lr_lambda)
@@ -198,7 +198,7 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr *= gamma every ``step_size`` epochs."""
+    """``lr *= gamma`` every ``step_size`` epochs."""
 
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
@@ -217,7 +217,7 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr *= gamma at each milestone epoch (a milestone given twice applies twice)."""
+    """``lr *= gamma`` at each milestone epoch (a milestone given twice applies twice)."""
 
     def __init__(
         self,
@@ -324,7 +324,7 @@ class LinearLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr *= gamma every epoch."""
+    """``lr *= gamma`` every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma

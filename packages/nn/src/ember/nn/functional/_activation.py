@@ -177,7 +177,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 def softsign(input: Tensor) -> Tensor:
-    """x / (1 + |x|)."""
+    """``x / (1 + |x|)``."""
     return input / (E.abs(input) + 1.0)
 
 

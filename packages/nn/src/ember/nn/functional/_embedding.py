@@ -29,7 +29,7 @@ def embedding(
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
 ) -> Tensor:
-    """Rows of ``weight`` (num, D) at integer ``input`` (*) -> (*, D). The
+    """Rows of ``weight`` ``(num, D)`` at integer ``input`` ``(*)`` -> ``(*, D)``. The
     ``padding_idx`` row gets no gradient; ``max_norm`` renormalizes the looked-up
     rows of ``weight`` in place to at most that norm."""
     if not isinstance(input, Tensor):
@@ -58,7 +58,7 @@ def embedding(
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 one-hot encoding (*, num_classes) of class indices (*)."""
+    """int64 one-hot encoding ``(*, num_classes)`` of class indices ``(*)``."""
     a = tensor._a
     if a.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor, got {tensor.dtype}")

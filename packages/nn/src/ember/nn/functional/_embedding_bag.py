@@ -115,8 +115,8 @@ def embedding_bag(
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
-    """``y_o = x1^T W_o x2 + b_o``: input1 (*, in1), input2 (*, in2), weight
-    (out, in1, in2), bias (out,) -> (*, out)."""
+    """``y_o = x1^T W_o x2 + b_o``: input1 ``(*, in1)``, input2 ``(*, in2)``, weight
+    ``(out, in1, in2)``, bias ``(out,)`` -> ``(*, out)``."""
     if weight.dim() != 3:
         raise RuntimeError(
             f"bilinear: weight must be 3-D (out, in1, in2), got {tuple(weight.shape)}"

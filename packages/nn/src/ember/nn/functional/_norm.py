@@ -24,7 +24,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalize (N, C, *) over all dims but C. Training uses batch statistics and
+    """Normalize ``(N, C, *)`` over all dims but C. Training uses batch statistics and
     updates ``running_mean``/``running_var`` in place (unbiased variance, weighted
     by ``momentum``); otherwise the running estimates are used."""
     if input.dim() < 2:
@@ -89,7 +89,7 @@ def group_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalize (N, C, *) over groups of C // num_groups channels (and all of *)."""
+    """Normalize ``(N, C, *)`` over groups of ``C // num_groups`` channels (and all of ``*``)."""
     if input.dim() < 2:
         raise RuntimeError(f"group_norm: expected (N, C, ...) input, got {tuple(input.shape)}")
     n, c = input.shape[:2]
@@ -119,7 +119,7 @@ def instance_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalize each (sample, channel) plane of (N, C, *) separately."""
+    """Normalize each (sample, channel) plane of ``(N, C, *)`` separately."""
     if input.dim() < 3:
         raise RuntimeError(
             f"instance_norm: expected (N, C, *spatial) input, got {tuple(input.shape)}"

@@ -93,7 +93,7 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Resample (N, C, *spatial) input to ``size`` (or ``spatial * scale_factor``,
+    """Resample ``(N, C, *spatial)`` input to ``size`` (or ``spatial * scale_factor``,
     floored). Modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear'
     (4-D), 'trilinear' (5-D), 'area'. ``align_corners`` (linear modes only) maps the
     corner pixels' centres onto each other."""
@@ -164,7 +164,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
-    """(*, C*r^2, H, W) -> (*, C, H*r, W*r): channel blocks become spatial blocks."""
+    """``(*, C*r^2, H, W) -> (*, C, H*r, W*r)``: channel blocks become spatial blocks."""
     r = int(upscale_factor)
     if input.dim() < 3 or r <= 0 or input.shape[-3] % (r * r):
         raise RuntimeError(
@@ -179,7 +179,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
-    """(*, C, H*r, W*r) -> (*, C*r^2, H, W): the inverse of :func:`pixel_shuffle`."""
+    """``(*, C, H*r, W*r) -> (*, C*r^2, H, W)``: the inverse of :func:`pixel_shuffle`."""
     r = int(downscale_factor)
     if input.dim() < 3 or r <= 0 or input.shape[-2] % r or input.shape[-1] % r:
         raise RuntimeError(

@@ -38,7 +38,7 @@ def _kw(device, dtype) -> dict:
 
 
 class Bilinear(Module):
-    """``y = x1^T A x2 + b``: input1 (*, in1), input2 (*, in2) -> (*, out). ``weight``
+    """``y = x1^T A x2 + b``: input1 ``(*, in1)``, input2 ``(*, in2)`` -> ``(*, out)``. ``weight``
     (out, in1, in2) and ``bias`` (out,) start U(-1/sqrt(in1), 1/sqrt(in1))."""
 
     def __init__(
@@ -84,7 +84,7 @@ class Bilinear(Module):
 
 
 class PixelShuffle(Module):
-    """(*, C*r^2, H, W) -> (*, C, H*r, W*r) with r = ``upscale_factor``."""
+    """``(*, C*r^2, H, W) -> (*, C, H*r, W*r)`` with r = ``upscale_factor``."""
 
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
@@ -98,7 +98,7 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
-    """(*, C, H*r, W*r) -> (*, C*r^2, H, W) with r = ``downscale_factor``."""
+    """``(*, C, H*r, W*r) -> (*, C*r^2, H, W)`` with r = ``downscale_factor``."""
 
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()

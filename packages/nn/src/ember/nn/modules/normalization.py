@@ -66,7 +66,7 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Normalize (N, C, *) over groups of channels; per-channel ``weight``/``bias``."""
+    """Normalize ``(N, C, *)`` over groups of channels; per-channel ``weight``/``bias``."""
 
     def __init__(
         self,

@@ -13,8 +13,8 @@ __all__ = ["Embedding"]
 
 
 class Embedding(Module):
-    """Maps integer indices (*) to rows of ``weight`` (num_embeddings, embedding_dim),
-    giving (*, embedding_dim). ``weight`` starts N(0, 1), with the ``padding_idx``
+    """Maps integer indices ``(*)`` to rows of ``weight`` ``(num_embeddings, embedding_dim)``,
+    giving ``(*, embedding_dim)``. ``weight`` starts N(0, 1), with the ``padding_idx``
     row zero (it also gets no gradient)."""
 
     def __init__(

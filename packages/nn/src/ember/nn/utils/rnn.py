@@ -1,7 +1,7 @@
 """Variable-length sequences for the recurrent layers: packing and padding.
 
 A :class:`PackedSequence` stores a batch of sequences time step by time step:
-``data`` (sum(lengths), *) holds step 0 of every sequence, then step 1 of every
+``data`` ``(sum(lengths), *)`` holds step 0 of every sequence, then step 1 of every
 sequence still running, ...; ``batch_sizes[t]`` says how many sequences are
 running at step ``t``. Sequences are sorted by decreasing length inside;
 ``sorted_indices`` / ``unsorted_indices`` map between that order and the caller's.
@@ -74,7 +74,7 @@ def _packed_rows(batch_sizes: np.ndarray, batch: int) -> np.ndarray:
 def pack_padded_sequence(
     input: Tensor, lengths, batch_first: bool = False, enforce_sorted: bool = True
 ) -> PackedSequence:
-    """Pack a padded batch (T, B, *) (or (B, T, *) with ``batch_first``) of sequences
+    """Pack a padded batch ``(T, B, *)`` (or ``(B, T, *)`` with ``batch_first``) of sequences
     of the given ``lengths``. With ``enforce_sorted`` the lengths must be
     non-increasing; otherwise the batch is sorted here and the order remembered."""
     lens = _lengths_array(lengths)
@@ -126,7 +126,7 @@ def pad_packed_sequence(
     total_length: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The inverse of :func:`pack_padded_sequence`: ``(padded, lengths)`` with padded
-    (T, B, *) (or (B, T, *)) filled with ``padding_value`` past each length, in the
+    ``(T, B, *)`` (or ``(B, T, *)``) filled with ``padding_value`` past each length, in the
     caller's original batch order; ``T`` is ``total_length`` when given."""
     data, bs_t, _, unsorted = sequence
     bs = bs_t._a.astype(np.int64)
@@ -161,7 +161,7 @@ def pad_sequence(
     padding_value: float = 0.0,
     padding_side: str = "right",
 ) -> Tensor:
-    """Stack tensors of shape (L_i, *) into (max L, B, *) (or (B, max L, *)), filling
+    """Stack tensors of shape ``(L_i, *)`` into ``(max L, B, *)`` (or ``(B, max L, *)``), filling
     with ``padding_value`` on ``padding_side`` ('right' or 'left')."""
     seqs = list(sequences)
     if not seqs:
@@ -186,7 +186,7 @@ def pad_sequence(
 
 
 def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a list of (L_i, *) tensors (non-increasing lengths unless
+    """Pack a list of ``(L_i, *)`` tensors (non-increasing lengths unless
     ``enforce_sorted=False``)."""
     seqs = list(sequences)
     lengths = [s.shape[0] for s in seqs]
@@ -194,7 +194,7 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
 
 
 def unpad_sequence(padded: Tensor, lengths, batch_first: bool = False) -> list[Tensor]:
-    """Split a padded batch back into a list of (L_i, *) tensors."""
+    """Split a padded batch back into a list of ``(L_i, *)`` tensors."""
     lens = _lengths_array(lengths)
     if not batch_first:
         padded = padded.transpose(0, 1)
@@ -202,6 +202,6 @@ def unpad_sequence(padded: Tensor, lengths, batch_first: bool = False) -> list[T
 
 
 def unpack_sequence(packed: PackedSequence) -> list[Tensor]:
-    """A packed batch as a list of (L_i, *) tensors in the caller's order."""
+    """A packed batch as a list of ``(L_i, *)`` tensors in the caller's order."""
     padded, lengths = pad_packed_sequence(packed, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
