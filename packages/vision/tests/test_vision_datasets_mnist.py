@@ -145,7 +145,7 @@ def test_corrupt_files_on_disk(tmp_path, fmt):
 def test_fashion_and_kmnist_download_into_their_folders(tmp_path, server, fmt, monkeypatch):
     for cls in (FashionMNIST, KMNIST):
         resources, arrays = _serve_mnist(server, fmt, prefix="/" + cls.__name__)
-        monkeypatch.setattr(cls, "mirrors", [server.url + "/" + cls.__name__])
+        monkeypatch.setattr(cls, "mirrors", [server.url + "/" + cls.__name__ + "/"])
         monkeypatch.setattr(cls, "resources", resources)
         ds = cls(tmp_path, train=False, download=True)
         assert (tmp_path / cls.__name__ / "raw" / "t10k-images-idx3-ubyte.gz").is_file()

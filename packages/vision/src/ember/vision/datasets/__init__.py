@@ -7,11 +7,25 @@ hash-checked before use. :class:`EmbeddedMNIST` ships inside the package.
 
 from ._files import DatasetNotFoundError, check_integrity, download_from_mirrors, extract_archive
 from ._idx import read_idx
+from .cifar import CIFAR10, CIFAR100, safe_unpickle
 from .emnist import EMNIST, QMNIST
+from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
+from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
 from .vision import VisionDataset
 
 __all__ = [
+    "CIFAR10",
+    "CIFAR100",
+    "CocoCaptions",
+    "CocoDetection",
+    "DatasetFolder",
+    "FakeData",
+    "IMG_EXTENSIONS",
+    "ImageFolder",
+    "default_loader",
+    "pil_loader",
+    "safe_unpickle",
     "EMNIST",
     "KMNIST",
     "MNIST",

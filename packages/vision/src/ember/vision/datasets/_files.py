@@ -64,8 +64,8 @@ def download_from_mirrors(
 ) -> str:
     """Download ``filename`` into ``folder`` from the first mirror that serves it intact.
 
-    Each mirror is a URL prefix (``filename`` is appended) or a full URL ending
-    in ``filename``. A file already present with the right hash is kept.
+    Each mirror is a folder URL ending in ``/`` (``filename`` is appended) or
+    the file's full URL. A file already present with the right hash is kept.
 
     Raises:
         ember.hub.HashMismatchError: every mirror served bytes with the wrong hash.
@@ -81,7 +81,7 @@ def download_from_mirrors(
         raise ValueError(f"no URL to download {filename} from")
     errors: list[tuple[str, Exception]] = []
     for mirror in mirrors:
-        url = mirror if mirror.endswith("/" + filename) else mirror.rstrip("/") + "/" + filename
+        url = mirror + filename if mirror.endswith("/") else mirror
         try:
             return download_url_to_file(url, dst, progress=progress, md5=md5, sha256=sha256)
         except (DownloadError, HashMismatchError) as e:
