@@ -5,8 +5,10 @@ intermediate activations are kept; only the inputs are. In backward, ``fn`` runs
 again (with the random-number state it saw the first time, so dropout draws the
 same masks) with recording on, and the gradients flow through that recomputed
 graph: into ``args`` and, directly, into the ``.grad`` of any parameter ``fn``
-uses. Like PyTorch's reentrant checkpoint, it needs at least one input that
-requires grad, and it works with ``.backward()`` (not ``ember.autograd.grad``).
+uses. When no input requires grad there is nothing to recompute through, so ``fn``
+simply runs with recording on (no memory saved, parameters still get gradients).
+Like PyTorch's reentrant checkpoint, it works with ``.backward()``, not with
+``ember.autograd.grad`` (the parameters' gradients go straight to ``.grad``).
 """
 
 from __future__ import annotations
