@@ -41,6 +41,28 @@ class CffiBuildHook(BuildHookInterface):
             os.replace(tmp, dest)
         else:
             build_data["force_include"][str(so_path)] = target
+        self._build_cuda(root, version, build_data)
+
+    def _build_cuda(self, root: Path, version: str, build_data: dict) -> None:
+        """Prebuild the CUDA kernels into a fatbin when nvcc is present (see _build_cuda.py);
+        without nvcc the wheel ships only the sources and NVRTC compiles them at first use."""
+        path = root / "src" / "ember" / "_C" / "_build_cuda.py"
+        spec = importlib.util.spec_from_file_location("_ember_cuda_build", path)
+        cuda = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(cuda)
+        fatbin = cuda.compile_cuda(self._tmp)  # raises when nvcc fails
+        target = f"ember/_C/cuda/{cuda.FATBIN_NAME}"
+        dest = root / "src" / target
+        if fatbin is None:
+            if version == "editable" and dest.exists():
+                dest.unlink()  # a stale fatbin must not outlive the sources it came from
+            return
+        if version == "editable":
+            tmp = dest.with_suffix(".tmp")
+            shutil.copy2(fatbin, tmp)
+            os.replace(tmp, dest)
+        else:
+            build_data["force_include"][str(fatbin)] = target
 
     def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:
         tmp = getattr(self, "_tmp", None)

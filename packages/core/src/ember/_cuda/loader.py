@@ -179,9 +179,25 @@ def _sm_count() -> int:
     return n
 
 
-def launch(source: str, name: str, grid, block, sig: str, args, shared_mem: int = 0) -> None:
-    """Launch kernel ``name`` from ``<source>.cu`` on CuPy's current stream, with every
-    argument checked and cast by :func:`cast_args`."""
+# kernel name -> (source file stem, signature): every kernel Python launches is declared
+# here by the module that launches it, so a test can check each declaration against the
+# parameter list nvcc compiles (tests/test_cuda_kernels_compile.py).
+KERNELS: dict[str, tuple[str, str]] = {}
+
+
+def declare(source: str, sig: str, *names: str) -> None:
+    """Declare kernels ``names`` of ``<source>.cu`` with signature ``sig`` (see
+    :func:`cast_args` for the letters)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown CUDA source {source!r}: expected one of {SOURCES}")
+    for n in names:
+        KERNELS[n] = (source, sig)
+
+
+def launch(name: str, grid, block, args, shared_mem: int = 0) -> None:
+    """Launch declared kernel ``name`` on CuPy's current stream, with every argument
+    checked and cast to its C type by :func:`cast_args`."""
+    source, sig = KERNELS[name]
     grid = grid if isinstance(grid, tuple) else (int(grid),)
     block = block if isinstance(block, tuple) else (int(block),)
     function(source, name)(grid, block, cast_args(sig, args), shared_mem=shared_mem)
