@@ -1,0 +1,126 @@
+"""Work handles and the one waiting loop every operation goes through.
+
+An operation is a generator that yields backend requests (objects with a
+``test() -> bool`` method) and does its finishing work (copying results back,
+casting, dividing for AVG) between and after them. :class:`Work` drives it:
+``is_completed()`` advances it without blocking, ``wait()`` polls it with a
+deadline. Polling, instead of a blocking MPI wait, is what lets a collective
+whose peer crashed or never came raise :class:`DistTimeoutError` instead of
+hanging for ever.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Generator
+
+__all__ = ["DistError", "DistTimeoutError", "Work"]
+
+# Spin this many times on a request before yielding the CPU between polls: short
+# operations finish inside the spin, long ones stop starving the peers that share
+# our cores (4 ranks on 2 cores is the common test setting).
+_SPINS = 64
+# After this long, the peer is probably busy elsewhere: sleep between polls.
+_NAP_AFTER_S = 0.05
+_NAP_S = 2e-4
+
+
+class DistError(RuntimeError):
+    """A collective or point-to-point operation failed (mismatch, bad use, peer trouble)."""
+
+
+class DistTimeoutError(DistError, TimeoutError):
+    """An operation did not complete before its group's timeout."""
+
+
+def poll(request, deadline: float, describe) -> None:
+    """Return once ``request.test()`` is true; raise DistTimeoutError past ``deadline``
+    (a ``time.monotonic()`` value). ``describe()`` names the operation for the error."""
+    if request.test():
+        return
+    start = time.monotonic()
+    spins = 0
+    yield_ = os.sched_yield
+    while not request.test():
+        spins += 1
+        if spins < _SPINS:
+            continue
+        if spins & 63 == 0:
+            now = time.monotonic()
+            if now > deadline:
+                raise DistTimeoutError(describe())
+            if now - start > _NAP_AFTER_S:
+                time.sleep(_NAP_S)
+                continue
+        yield_()
+
+
+class Work:
+    """The handle an ``async_op=True`` operation returns.
+
+    ``wait()`` blocks until the operation (and its copy-back) is done and returns
+    True; ``is_completed()`` checks without blocking. Call one of them before
+    reading the tensors the operation writes.
+    """
+
+    __slots__ = ("_gen", "_request", "_done", "_deadline", "_timeout", "_what", "_result")
+
+    def __init__(self, gen: Generator, timeout_s: float, what) -> None:
+        self._gen = gen
+        self._done = False
+        self._timeout = timeout_s
+        self._deadline = time.monotonic() + timeout_s
+        self._what = what  # a callable returning the description used in errors
+        self._result = None
+        self._request = None
+        self._advance()
+
+    def _advance(self) -> None:
+        """Run the operation until it yields a request that is not yet complete."""
+        while True:
+            try:
+                req = self._gen.send(None)
+            except StopIteration as stop:
+                self._done, self._request, self._result = True, None, stop.value
+                return
+            if not req.test():
+                self._request = req
+                return
+
+    def is_completed(self) -> bool:
+        """True once the operation has finished (results are in place)."""
+        while not self._done and self._request.test():
+            self._advance()
+        return self._done
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until done; raise :class:`DistTimeoutError` after ``timeout`` seconds
+        (default: the group's timeout, counted from when the operation started)."""
+        if timeout is None:
+            deadline, limit = self._deadline, self._timeout
+        else:
+            deadline, limit = time.monotonic() + float(timeout), float(timeout)
+        while not self._done:
+            poll(self._request, deadline, lambda: self._timeout_message(limit))
+            self._advance()
+        return True
+
+    def result(self):
+        """What the operation produced (the source rank for a receive), after ``wait()``."""
+        self.wait()
+        return self._result
+
+    def _timeout_message(self, limit: float) -> str:
+        return (
+            f"{self._what()} did not complete within {limit:g} s: a peer may have crashed, "
+            "hung, or called a different operation"
+        )
+
+
+def run(gen: Generator, timeout_s: float, what, async_op: bool):
+    """Start ``gen``; return a Work for ``async_op``, else wait and return its result."""
+    work = Work(gen, timeout_s, what)
+    if async_op:
+        return work
+    return work.result()
