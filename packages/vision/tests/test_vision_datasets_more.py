@@ -263,3 +263,32 @@ def test_fake_data_is_deterministic_per_index():
         ds[6]
     with pytest.raises(ValueError, match="FakeData needs"):
         FakeData(image_size=(2, 4, 4))
+
+
+def test_stl10_binary_layout(tmp_path):
+    from ember.vision.datasets import STL10
+
+    folder = tmp_path / "stl10_binary"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    imgs = rng.integers(0, 256, (4, 3, 96, 96), dtype=np.uint8)  # (N, C, row, col)
+    # The files hold each channel column-major: write the transposed planes.
+    imgs.transpose(0, 1, 3, 2).tofile(folder / "train_X.bin")
+    np.array([1, 10, 3, 3], np.uint8).tofile(folder / "train_y.bin")
+    imgs[:2].transpose(0, 1, 3, 2).tofile(folder / "unlabeled_X.bin")
+    (folder / "class_names.txt").write_text(
+        "airplane\nbird\ncar\ncat\ndeer\ndog\nhorse\nmonkey\nship\ntruck\n"
+    )
+    (folder / "fold_indices.txt").write_text("0 2\n1 3\n" + "0\n" * 8)
+    ds = STL10(tmp_path, split="train")
+    assert len(ds) == 4 and ds.labels.tolist() == [0, 9, 2, 2] and ds.classes[9] == "truck"
+    np.testing.assert_array_equal(ds.data, imgs)
+    img, y = ds[1]
+    assert img.size == (96, 96) and (np.asarray(img) == imgs[1].transpose(1, 2, 0)).all() and y == 9
+    both = STL10(tmp_path, split="train+unlabeled")
+    assert len(both) == 6 and both.labels.tolist()[-2:] == [-1, -1]
+    assert STL10(tmp_path, split="train", folds=1).labels.tolist() == [9, 2]
+    with pytest.raises(DatasetNotFoundError, match="test_X.bin"):
+        STL10(tmp_path, split="test")
+    with pytest.raises(ValueError, match="split must be one of"):
+        STL10(tmp_path, split="val")

@@ -19,6 +19,7 @@ DEMO = pathlib.Path(__file__).resolve().parents[3] / "examples" / "mnist_lenet.p
 def demo():
     if not DEMO.is_file():
         pytest.skip(f"{DEMO} is not in this checkout")
+    pytest.importorskip("ember.optim", reason="the demo trains with ember-optim")
     spec = importlib.util.spec_from_file_location("mnist_lenet_demo", DEMO)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there

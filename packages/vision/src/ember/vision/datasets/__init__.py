@@ -12,6 +12,7 @@ from .emnist import EMNIST, QMNIST
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
 from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
+from .stl10 import STL10
 from .vision import VisionDataset
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "KMNIST",
     "MNIST",
     "QMNIST",
+    "STL10",
     "DatasetNotFoundError",
     "EmbeddedMNIST",
     "FashionMNIST",
