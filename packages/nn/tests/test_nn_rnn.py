@@ -208,6 +208,9 @@ def test_parameter_names_shapes_and_init_bounds():
     assert tuple(names["weight_ih_l1"].shape) == (24, 6)
     assert tuple(names["weight_hr_l1_reverse"].shape) == (3, 6)
     assert len(names) == 2 * 2 * 5
+    m.flatten_parameters()
+    assert [len(w) for w in m.all_weights] == [5, 5, 5, 5]
+    assert m.all_weights[1][1] is m.weight_hh_l0_reverse
     bound = 1 / np.sqrt(6)
     allv = np.concatenate([p.detach().numpy().ravel() for p in m.parameters()])
     assert np.abs(allv).max() <= bound and np.abs(allv).max() > 0.9 * bound

@@ -102,6 +102,17 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Kept for PyTorch compatibility: cuDNN wants one contiguous weight buffer;
+        ember's recurrence reads the parameters as they are, so this does nothing."""
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        """The parameters of each layer and direction, in PyTorch's order."""
+        names = self._flat_weights_names
+        per = len(names) // (self.num_layers * self._num_directions)
+        return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
+
     @property
     def _num_directions(self) -> int:
         return 2 if self.bidirectional else 1
