@@ -111,6 +111,19 @@ def make_torch(steps):
     return run
 
 
+def _vm_hwm_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started from
+    # this (large) process would report the parent's peak
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _peak_rss_mb(which: str) -> float | None:
     cmd = [sys.executable, __file__, "--only", which, "--steps", str(ARGS.steps)]
     if ARGS.threads:
@@ -124,7 +137,7 @@ def main() -> None:
         run = (make_ember if ARGS.only == "ember" else make_torch)(ARGS.steps)
         run()
         run()
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(_vm_hwm_mb())
         return
     runs = {"ember": make_ember(ARGS.steps)}
     try:
