@@ -33,7 +33,8 @@ class Launched:
         self.seconds = seconds
 
     def explain(self) -> str:
-        return f"exit {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-5000:]}"
+        out, err = self.stdout[-3000:], self.stderr[-5000:]
+        return f"exit {self.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
 @pytest.fixture

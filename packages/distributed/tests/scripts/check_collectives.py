@@ -216,7 +216,33 @@ def expect_error(fn, *needles):
     raise AssertionError(f"rank {R}: no error")
 
 
+def expect(exc, fn, needle):
+    try:
+        fn()
+    except exc as e:
+        assert needle in str(e), f"rank {R}: {needle!r} not in {e!r}"
+        return
+    raise AssertionError(f"rank {R}: {exc.__name__} not raised")
+
+
+def check_bad_arguments():
+    ints = ember.ones(3, dtype=ember.int64)
+    expect(TypeError, lambda: dist.all_reduce(ints, op=Op.AVG), "floating-point")
+    expect(TypeError, lambda: dist.all_reduce(ember.ones(2), op=Op.BXOR), "integer or bool")
+    expect(TypeError, lambda: dist.all_reduce(ember.ones(2), op="sum"), "ReduceOp")
+    expect(ValueError, lambda: dist.broadcast(ember.ones(2), src=N), "not a member")
+    expect(
+        ValueError,
+        lambda: dist.all_gather([ember.ones(2)] * (N + 1), ember.ones(2)),
+        "one tensor per rank",
+    )  # noqa: E501
+    expect(ValueError, lambda: dist.all_gather([ember.ones(3)] * N, ember.ones(2)), "shape (3,)")
+    expect(TypeError, lambda: dist.all_reduce(np.ones(2)), "ember.Tensor")
+    expect(ValueError, lambda: dist.send(ember.ones(2), (R + 1) % N, tag=-1), "tag")
+
+
 def check_mismatches():
+    check_bad_arguments()
     shape = (3,) if R == 0 else (4, 2)
     expect_error(lambda: dist.all_reduce(ember.zeros(*shape)), "rank 0", "(3,)", "rank 1", "(4, 2)")
     dt = ember.float32 if R == 0 else ember.float64
