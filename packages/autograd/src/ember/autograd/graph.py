@@ -281,6 +281,8 @@ def _meta(node, nr):
 
 
 def set_requires_grad(t: Tensor, flag: bool) -> None:
+    """``t.requires_grad_(flag)``: a computed (non-leaf) tensor cannot be switched off,
+    and only floating-point and complex tensors can require gradients."""
     ag = t._ag
     if ag is not None and ag.grad_fn is not None:
         if not flag:
