@@ -100,8 +100,15 @@ def test_every_compiled_kernel_is_declared(ptx):
 def test_each_source_compiles_without_warnings(tmp_path, source, arch):
     import subprocess
 
-    cmd = [_B.nvcc(), *_B.FLAGS, f"-arch={arch}", "-cubin", "-o", str(tmp_path / "k.cubin"),
-           str(loader.CUDA_DIR / f"{source}.cu")]  # fmt: skip
+    cmd = [
+        _B.nvcc(),
+        *_B.FLAGS,
+        f"-arch={arch}",
+        "-cubin",
+        "-o",
+        str(tmp_path / "k.cubin"),
+        str(loader.CUDA_DIR / f"{source}.cu"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -147,7 +154,12 @@ def test_cast_args_casts_to_exact_c_types():
     s = np.zeros(1, loader.POOL_GEOM)
     out = loader.cast_args("pqQiIfds", (Dev(), 5, 2**64 - 1, -3, 7, 0.1, 0.1, s))
     assert [type(v) for v in out[1:7]] == [
-        np.int64, np.uint64, np.int32, np.uint32, np.float32, np.float64
+        np.int64,
+        np.uint64,
+        np.int32,
+        np.uint32,
+        np.float32,
+        np.float64,
     ]
     assert out[5] == np.float32(0.1) and out[0] is not None and out[7] is s
     assert loader.cast_args("p", (None,)) == (None,)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import ember
 import ember.random as R
 from ember._C import ffi, lib
 from ember._ops import random_ops as O
@@ -246,9 +247,12 @@ def test_generator_argument_leaves_default_alone():
         O.rand(2, generator=np.random.default_rng(0))
 
 
-def test_cuda_is_refused_clearly():
-    with pytest.raises(RuntimeError, match="CUDA generator is not available"):
+@pytest.mark.skipif(ember.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_a_gpu_is_refused_clearly():
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
         R.Generator("cuda")
-    with pytest.raises(RuntimeError, match="CUDA generator is not available"):
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
         O.randn(3, device="cuda")
+    with pytest.raises(RuntimeError, match="expected device 'cpu' or 'cuda'"):
+        R.Generator("tpu")
     assert R.Generator().device.type == "cpu"

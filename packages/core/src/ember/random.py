@@ -71,14 +71,20 @@ def _to_seed(seed) -> int:
     return operator.index(seed) & _MASK64
 
 
-def _cpu_only(device, what: str) -> None:
+def _device_for(device, what: str):
+    """The ember.device a generator is for: 'cpu', or 'cuda[:n]' when CUDA is available
+    (the same Philox stream either way: a CUDA generator gives the CPU's numbers)."""
+    from ember._device import device as _dev
+
     kind = "cpu" if device is None else str(device).partition(":")[0]
-    if kind == "cuda":
-        raise RuntimeError(
-            f"{what}: a CUDA generator is not available yet in this ember build; use device='cpu'"
-        )
-    if kind != "cpu":
+    if kind not in ("cpu", "cuda"):
         raise RuntimeError(f"{what}: expected device 'cpu' or 'cuda', got {device!r}")
+    dev = _dev("cpu" if device is None else device)
+    if dev.type == "cuda":
+        from ember import cuda
+
+        cuda._require()
+    return dev
 
 
 def _empty(shape, np_dtype) -> np.ndarray:
@@ -108,26 +114,25 @@ class Generator:
     """A Philox 4x32-10 random number generator, like ``torch.Generator``.
 
     Args:
-        device: ``'cpu'`` (CUDA generators come with the CUDA back end).
+        device: ``'cpu'`` or ``'cuda[:n]'`` (which needs a GPU). Both run the same
+            Philox stream, so a seed gives the same numbers on either device.
 
     Pass it as ``generator=`` to any random function to draw from it instead of the
     default generator. Thread-safe: concurrent calls get disjoint counter ranges.
     """
 
-    __slots__ = ("_seed", "_offset", "_lock", "__weakref__")
+    __slots__ = ("_seed", "_offset", "_lock", "_device", "__weakref__")
 
     def __init__(self, device="cpu") -> None:
-        _cpu_only(device, "Generator")
+        self._device = _device_for(device, "Generator")
         self._seed = _DEFAULT_SEED
         self._offset = 0
         self._lock = threading.Lock()
 
     @property
     def device(self):
-        """The device this generator makes numbers for (``device(type='cpu')``)."""
-        from ember._device import device
-
-        return device("cpu")
+        """The device this generator was made for (``device(type='cpu')`` by default)."""
+        return self._device
 
     def manual_seed(self, seed: int) -> Generator:
         """Seed with any Python int (taken mod 2**64; negatives wrap); returns self."""

@@ -18,8 +18,11 @@ HERE = Path(__file__).resolve().parent
 CUDA_DIR = HERE / "cuda"
 # Same order as ember._cuda.loader.SOURCES (kept in sync by tests/test_cuda_kernels_compile).
 SOURCES = ("elementwise", "reduce", "softmax", "conv", "pool", "norm", "optim", "philox")
-ARCHS = ("-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90",
-         "-gencode=arch=compute_90,code=compute_90")  # fmt: skip
+ARCHS = (
+    "-gencode=arch=compute_80,code=sm_80",
+    "-gencode=arch=compute_90,code=sm_90",
+    "-gencode=arch=compute_90,code=compute_90",
+)
 # The flags every compile of these sources uses (the loader's NVRTC options match):
 # --fmad=false keeps results equal to the CPU kernels' (Philox bit for bit).
 FLAGS = ("--fmad=false", "-std=c++17", "-Werror", "all-warnings")

@@ -91,8 +91,9 @@ def binary(op: str, x, y, out=None):
     dt = np.bool_ if op in COMPARE else x.dtype
     out = cp.empty(shape, dt) if out is None else out
     if out.size:
-        L.launch(f"ember_{op}_{sfx}", L.blocks(out.size), L.THREADS,
-                 (indexer(shape, x, y), out, x, y))  # fmt: skip
+        L.launch(
+            f"ember_{op}_{sfx}", L.blocks(out.size), L.THREADS, (indexer(shape, x, y), out, x, y)
+        )
     return out
 
 
@@ -104,6 +105,5 @@ def unary(op: str, x):
         raise NotImplementedError(f"{op} is not implemented for device cuda and dtype {x.dtype}")
     out = cp.empty(x.shape, x.dtype)
     if out.size:
-        L.launch(f"ember_{op}_{sfx}", L.blocks(out.size), L.THREADS,
-                 (indexer(x.shape, x), out, x))  # fmt: skip
+        L.launch(f"ember_{op}_{sfx}", L.blocks(out.size), L.THREADS, (indexer(x.shape, x), out, x))
     return out

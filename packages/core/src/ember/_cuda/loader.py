@@ -39,12 +39,13 @@ INDEXER = np.dtype(
     [("ndim", "<i8"), ("numel", "<i8"), ("shape", "<i8", (8,)), ("stride", "<i8", (3, 8))]
 )
 CONV_GEOM = np.dtype(
-    [("n", "<i8"), ("c", "<i8")]
-    + [(f, "<i8", (3,)) for f in ("inp", "k", "s", "p", "d", "out")]
+    [("n", "<i8"), ("c", "<i8")] + [(f, "<i8", (3,)) for f in ("inp", "k", "s", "p", "d", "out")]
 )
 POOL_GEOM = np.dtype(
-    [(f, "<i8") for f in ("planes", "ih", "iw", "oh", "ow", "kh", "kw", "sh", "sw", "ph",
-                          "pw", "dh", "dw")]  # fmt: skip
+    [
+        (f, "<i8")
+        for f in ("planes", "ih", "iw", "oh", "ow", "kh", "kw", "sh", "sw", "ph", "pw", "dh", "dw")
+    ]
 )
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.M)

@@ -88,7 +88,12 @@ def _softmax(x, log: int, op: str):
     rows, cols = _rows_of(x)
     y = _cp().empty_like(x)
     if x.size:
-        L.launch(f"ember_softmax_fwd_{_SFX[x.dtype]}", _row_grid(rows), L.THREADS, (x, y, rows, cols, log))  # fmt: skip
+        L.launch(
+            f"ember_softmax_fwd_{_SFX[x.dtype]}",
+            _row_grid(rows),
+            L.THREADS,
+            (x, y, rows, cols, log),
+        )
     return y
 
 
@@ -108,7 +113,12 @@ def _softmax_bw(gy, y, log: int, op: str):
     rows, cols = _rows_of(y)
     gx = _cp().empty_like(y)
     if y.size:
-        L.launch(f"ember_softmax_bwd_{_SFX[y.dtype]}", _row_grid(rows), L.THREADS, (gy, y, gx, rows, cols, log))  # fmt: skip
+        L.launch(
+            f"ember_softmax_bwd_{_SFX[y.dtype]}",
+            _row_grid(rows),
+            L.THREADS,
+            (gy, y, gx, rows, cols, log),
+        )
     return gx
 
 
@@ -158,9 +168,13 @@ def _smoothing(label_smoothing, op: str) -> float:
 
 
 def cross_entropy_forward(
-    x, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+    x,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
     label_smoothing: float = 0.0,
-):  # fmt: skip
+):
     """Cross-entropy of logits against class indices: returns (loss, lse, total_weight)
     exactly as the CPU's ``cross_entropy_forward`` (total_weight a Python float)."""
     cp = _cp()
@@ -177,8 +191,12 @@ def cross_entropy_forward(
     roww = cp.empty(rows, xr.dtype)
     bad = cp.zeros(2, np.uint64)
     if rows:
-        L.launch(f"ember_cross_entropy_fwd_{_SFX[xr.dtype]}", _row_grid(rows), L.THREADS,
-                 (xr, t, w, rows, classes, int(ignore_index), eps, loss, lse, roww, bad))  # fmt: skip
+        L.launch(
+            f"ember_cross_entropy_fwd_{_SFX[xr.dtype]}",
+            _row_grid(rows),
+            L.THREADS,
+            (xr, t, w, rows, classes, int(ignore_index), eps, loss, lse, roww, bad),
+        )
         _check_bad(bad, op, _target_message(classes, ignore_index))
     tw = float(roww.sum(dtype=np.float64)) if red == 1 else 0.0
     if red == 0:
@@ -191,9 +209,16 @@ def cross_entropy_forward(
 
 
 def cross_entropy_backward(
-    gy, x, target, lse, weight=None, ignore_index: int = -100, reduction: str = "mean",
-    label_smoothing: float = 0.0, total_weight: float | None = None,
-):  # fmt: skip
+    gy,
+    x,
+    target,
+    lse,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    total_weight: float | None = None,
+):
     """Input gradient of :func:`cross_entropy_forward` w.r.t. the logits (the CPU's
     formula: g_i * (p * ((1 - eps) w_t + eps * sum(w) / C) - eps * w / C
     - (1 - eps) w_t onehot(t)))."""
@@ -219,9 +244,26 @@ def cross_entropy_backward(
     wsum = float(w.sum()) if w is not None else float(classes)
     gx = cp.empty((rows, classes), xr.dtype)
     if rows:
-        L.launch(f"ember_cross_entropy_bwd_{_SFX[xr.dtype]}", _row_grid(rows), L.THREADS,
-                 (gy, 1 if red == 0 else 0, scale, xr, t, w, lse, rows, classes,
-                  int(ignore_index), eps, wsum, gx))  # fmt: skip
+        L.launch(
+            f"ember_cross_entropy_bwd_{_SFX[xr.dtype]}",
+            _row_grid(rows),
+            L.THREADS,
+            (
+                gy,
+                1 if red == 0 else 0,
+                scale,
+                xr,
+                t,
+                w,
+                lse,
+                rows,
+                classes,
+                int(ignore_index),
+                eps,
+                wsum,
+                gx,
+            ),
+        )
     if len(shape) <= 2:
         return gx.reshape(shape)
     moved = gx.reshape(shape[:1] + shape[2:] + shape[1:2])
@@ -246,9 +288,16 @@ def _conv_geom(shape: tuple, kernel_size, stride, padding, dilation, op: str):
         return (fill,) * lead + tuple(v)
 
     g = L.struct(
-        L.CONV_GEOM, n=shape[0], c=shape[1], inp=three(shape[2:], 1), k=three(k, 1),
-        s=three(s, 1), p=three(p, 0), d=three(d, 1), out=three(out, 1),
-    )  # fmt: skip
+        L.CONV_GEOM,
+        n=shape[0],
+        c=shape[1],
+        inp=three(shape[2:], 1),
+        k=three(k, 1),
+        s=three(s, 1),
+        p=three(p, 0),
+        d=three(d, 1),
+        out=three(out, 1),
+    )
     return g, out, k
 
 
@@ -259,7 +308,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     g, out, k = _conv_geom(x.shape, kernel_size, stride, padding, dilation, op)
     cols = _cp().empty((x.shape[0], x.shape[1] * math.prod(k), math.prod(out)), x.dtype)
     if cols.size:
-        L.launch(f"ember_im2col_{_SFX[x.dtype]}", L.blocks(cols.size), L.THREADS, (g, x, cols))  # fmt: skip
+        L.launch(f"ember_im2col_{_SFX[x.dtype]}", L.blocks(cols.size), L.THREADS, (g, x, cols))
     return cols
 
 
@@ -276,16 +325,28 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
         )
     x = _cp().empty(shape, cols.dtype)
     if x.size:
-        L.launch(f"ember_col2im_{_SFX[x.dtype]}", L.blocks(x.size), L.THREADS, (g, cols, x))  # fmt: skip
+        L.launch(f"ember_col2im_{_SFX[x.dtype]}", L.blocks(x.size), L.THREADS, (g, cols, x))
     return x
 
 
 # ----- pooling -------------------------------------------------------------------------
 def _pool_geom(planes, hw, out, k, s, p, d):
     return L.struct(
-        L.POOL_GEOM, planes=planes, ih=hw[0], iw=hw[1], oh=out[0], ow=out[1], kh=k[0],
-        kw=k[1], sh=s[0], sw=s[1], ph=p[0], pw=p[1], dh=d[0], dw=d[1],
-    )  # fmt: skip
+        L.POOL_GEOM,
+        planes=planes,
+        ih=hw[0],
+        iw=hw[1],
+        oh=out[0],
+        ow=out[1],
+        kh=k[0],
+        kw=k[1],
+        sh=s[0],
+        sw=s[1],
+        ph=p[0],
+        pw=p[1],
+        dh=d[0],
+        dw=d[1],
+    )
 
 
 def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -294,12 +355,16 @@ def maxpool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     op = "maxpool2d"
     x = _floats(x, "x", op)
     planes, hw = _pool._planes(x.shape, op)
-    k, s, p, d, out = _pool._window_args(kernel_size, stride, padding, dilation, ceil_mode,
-                                         hw, op)  # fmt: skip
+    k, s, p, d, out = _pool._window_args(kernel_size, stride, padding, dilation, ceil_mode, hw, op)
     y = cp.empty(x.shape[:-2] + out, x.dtype)
     idx = cp.empty(y.shape, np.int64)
     if y.size:
-        L.launch(f"ember_maxpool2d_fwd_{_SFX[x.dtype]}", L.blocks(y.size), L.THREADS, (_pool_geom(planes, hw, out, k, s, p, d), x, y, idx))  # fmt: skip
+        L.launch(
+            f"ember_maxpool2d_fwd_{_SFX[x.dtype]}",
+            L.blocks(y.size),
+            L.THREADS,
+            (_pool_geom(planes, hw, out, k, s, p, d), x, y, idx),
+        )
     return y, idx
 
 
@@ -319,8 +384,9 @@ def maxpool2d_backward(gy, indices, input_shape):
     gx = cp.zeros(shape, gy.dtype)
     if gy.size:
         g = _pool_geom(planes, shape[-2:], gy.shape[-2:], (1, 1), (1, 1), (0, 0), (1, 1))
-        L.launch(f"ember_maxpool2d_bwd_{_SFX[gy.dtype]}", L.blocks(gy.size), L.THREADS,
-                 (g, gy, idx, gx))  # fmt: skip
+        L.launch(
+            f"ember_maxpool2d_bwd_{_SFX[gy.dtype]}", L.blocks(gy.size), L.THREADS, (g, gy, idx, gx)
+        )
     return gx
 
 
@@ -345,23 +411,63 @@ def _avg(a, shape_in, kernel_size, stride, padding, ceil_mode, cip, divisor_over
             raise ValueError(f"{op}: gy has shape {a.shape}, expected {out_shape}")
         gx = cp.zeros(shape_in, a.dtype)
         if a.size:
-            L.launch(f"ember_avgpool2d_bwd_{sfx}", L.blocks(a.size), L.THREADS, (g, a, gx, bool(cip), div))  # fmt: skip
+            L.launch(
+                f"ember_avgpool2d_bwd_{sfx}",
+                L.blocks(a.size),
+                L.THREADS,
+                (g, a, gx, bool(cip), div),
+            )
         return gx
     y = cp.empty(out_shape, a.dtype)
     if y.size:
-        L.launch(f"ember_avgpool2d_fwd_{sfx}", L.blocks(y.size), L.THREADS, (g, a, y, bool(cip), div))  # fmt: skip
+        L.launch(
+            f"ember_avgpool2d_fwd_{sfx}", L.blocks(y.size), L.THREADS, (g, a, y, bool(cip), div)
+        )
     return y
 
 
-def avgpool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                      count_include_pad=True, divisor_override=None):  # fmt: skip
+def avgpool2d_forward(
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     """Average pooling of x (N, C, H, W) or (C, H, W), PyTorch's divisor rules."""
-    return _avg(x, tuple(x.shape), kernel_size, stride, padding, ceil_mode,
-                count_include_pad, divisor_override, False)  # fmt: skip
+    return _avg(
+        x,
+        tuple(x.shape),
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+        False,
+    )
 
 
-def avgpool2d_backward(gy, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
-                       count_include_pad=True, divisor_override=None):  # fmt: skip
+def avgpool2d_backward(
+    gy,
+    input_shape,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     """Input gradient of :func:`avgpool2d_forward`."""
-    return _avg(gy, tuple(int(s) for s in input_shape), kernel_size, stride, padding,
-                ceil_mode, count_include_pad, divisor_override, True)  # fmt: skip
+    return _avg(
+        gy,
+        tuple(int(s) for s in input_shape),
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+        True,
+    )

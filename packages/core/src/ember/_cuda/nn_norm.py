@@ -45,8 +45,16 @@ def _running(a, x, name: str, op: str, c: int):
     return a
 
 
-def batchnorm_forward(x, weight, bias, running_mean, running_var, training: bool,
-                      momentum: float = 0.1, eps: float = 1e-5):  # fmt: skip
+def batchnorm_forward(
+    x,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+):
     """Batch normalization of x (N, C, *): (y, save_mean, save_invstd), as on the CPU."""
     cp = _cp()
     op = "batchnorm"
@@ -68,19 +76,28 @@ def batchnorm_forward(x, weight, bias, running_mean, running_var, training: bool
     if training:
         mean, invstd = cp.empty(c, x.dtype), cp.empty(c, x.dtype)
         if c:
-            L.launch(f"ember_batchnorm_stats_{sfx}", _row_grid(c), _STAT_THREADS,
-                     (x, n, c, s, mean, invstd, rm, rv, float(momentum), float(eps)))  # fmt: skip
+            L.launch(
+                f"ember_batchnorm_stats_{sfx}",
+                _row_grid(c),
+                _STAT_THREADS,
+                (x, n, c, s, mean, invstd, rm, rv, float(momentum), float(eps)),
+            )
     else:
         mean = rm.copy()
         invstd = (1.0 / cp.sqrt(rv + x.dtype.type(eps))).astype(x.dtype)
     if x.size:
-        L.launch(f"ember_batchnorm_apply_{sfx}", L.blocks(x.size), L.THREADS,
-                 (x, y, mean, invstd, w, b, x.size, c, s))  # fmt: skip
+        L.launch(
+            f"ember_batchnorm_apply_{sfx}",
+            L.blocks(x.size),
+            L.THREADS,
+            (x, y, mean, invstd, w, b, x.size, c, s),
+        )
     return y, mean, invstd
 
 
-def batchnorm_backward(gy, x, weight, save_mean, save_invstd, training: bool = True,
-                       output_mask=(True, True, True)):  # fmt: skip
+def batchnorm_backward(
+    gy, x, weight, save_mean, save_invstd, training: bool = True, output_mask=(True, True, True)
+):
     """Gradients (gx, gweight, gbias) of batch normalization (None where the mask says)."""
     cp = _cp()
     op = "batchnorm_backward"
@@ -93,14 +110,22 @@ def batchnorm_backward(gy, x, weight, save_mean, save_invstd, training: bool = T
     sfx = _SFX[x.dtype]
     gw, gb = cp.empty(c, x.dtype), cp.empty(c, x.dtype)
     if c:
-        L.launch(f"ember_batchnorm_bwd_reduce_{sfx}", _row_grid(c), _STAT_THREADS,
-                 (gy, x, mean, invstd, n, c, s, gw, gb))  # fmt: skip
+        L.launch(
+            f"ember_batchnorm_bwd_reduce_{sfx}",
+            _row_grid(c),
+            _STAT_THREADS,
+            (gy, x, mean, invstd, n, c, s, gw, gb),
+        )
     gx = None
     if output_mask[0]:
         gx = cp.empty_like(x)
         if x.size:
-            L.launch(f"ember_batchnorm_bwd_input_{sfx}", L.blocks(x.size), L.THREADS,
-                     (gy, x, w, mean, invstd, gw, gb, gx, x.size, c, s, bool(training)))  # fmt: skip
+            L.launch(
+                f"ember_batchnorm_bwd_input_{sfx}",
+                L.blocks(x.size),
+                L.THREADS,
+                (gy, x, w, mean, invstd, gw, gb, gx, x.size, c, s, bool(training)),
+            )
     return gx, gw if output_mask[1] else None, gb if output_mask[2] else None
 
 
@@ -127,13 +152,18 @@ def layernorm_forward(x, normalized_ndim: int, weight=None, bias=None, eps: floa
     stat_shape = x.shape[: x.ndim - k] + (1,) * k
     y, mean, rstd = cp.empty_like(x), cp.empty(stat_shape, x.dtype), cp.empty(stat_shape, x.dtype)
     if rows and cols:
-        L.launch(f"ember_layernorm_fwd_{_SFX[x.dtype]}", _row_grid(rows), L.THREADS,
-                 (x, w, b, y, mean, rstd, rows, cols, float(eps)))  # fmt: skip
+        L.launch(
+            f"ember_layernorm_fwd_{_SFX[x.dtype]}",
+            _row_grid(rows),
+            L.THREADS,
+            (x, w, b, y, mean, rstd, rows, cols, float(eps)),
+        )
     return y, mean, rstd
 
 
-def layernorm_backward(gy, x, normalized_ndim: int, weight, mean, rstd,
-                       output_mask=(True, True, True)):  # fmt: skip
+def layernorm_backward(
+    gy, x, normalized_ndim: int, weight, mean, rstd, output_mask=(True, True, True)
+):
     """Gradients (gx, gweight, gbias) of layer normalization."""
     cp = _cp()
     op = "layernorm_backward"
@@ -150,11 +180,19 @@ def layernorm_backward(gy, x, normalized_ndim: int, weight, mean, rstd,
     gb = cp.empty(norm_shape, x.dtype) if output_mask[2] else None
     if rows and cols:
         if gx is not None:
-            L.launch(f"ember_layernorm_bwd_{sfx}", _row_grid(rows), L.THREADS,
-                     (gy, x, w, mean, rstd, gx, rows, cols))  # fmt: skip
+            L.launch(
+                f"ember_layernorm_bwd_{sfx}",
+                _row_grid(rows),
+                L.THREADS,
+                (gy, x, w, mean, rstd, gx, rows, cols),
+            )
         if gw is not None or gb is not None:
-            L.launch(f"ember_layernorm_bwd_wb_{sfx}", L.blocks(cols), L.THREADS,
-                     (gy, x, mean, rstd, gw, gb, rows, cols))  # fmt: skip
+            L.launch(
+                f"ember_layernorm_bwd_wb_{sfx}",
+                L.blocks(cols),
+                L.THREADS,
+                (gy, x, mean, rstd, gw, gb, rows, cols),
+            )
     elif gw is not None or gb is not None:
         for g in (gw, gb):
             if g is not None:
@@ -162,13 +200,20 @@ def layernorm_backward(gy, x, normalized_ndim: int, weight, mean, rstd,
     return gx, gw, gb
 
 
-def embedding_backward(gy, indices, num_embeddings: int, padding_idx: int | None = None,
-                       scale_grad_by_freq: bool = False):  # fmt: skip
+def embedding_backward(
+    gy,
+    indices,
+    num_embeddings: int,
+    padding_idx: int | None = None,
+    scale_grad_by_freq: bool = False,
+):
     """Weight gradient (num_embeddings, D) of an embedding lookup, as on the CPU."""
     cp = _cp()
     op = "embedding_backward"
     if scale_grad_by_freq:
-        raise NotImplementedError(f"{op} with scale_grad_by_freq is not implemented for device cuda")
+        raise NotImplementedError(
+            f"{op} with scale_grad_by_freq is not implemented for device cuda"
+        )
     gy = _floats(gy, "gy", op)
     idx = _indices(indices, "indices", op)
     num = int(num_embeddings)
@@ -187,9 +232,18 @@ def embedding_backward(gy, indices, num_embeddings: int, padding_idx: int | None
     gw = cp.zeros((num, dim), gy.dtype)
     bad = cp.zeros(2, np.uint64)
     if gy.size:
-        L.launch(f"ember_embedding_bwd_{_SFX[gy.dtype]}", L.blocks(gy.size), L.THREADS,
-                 (gy, idx, gw, idx.size, dim, num, pad, pad >= 0, bad))  # fmt: skip
-        _check_bad(bad, op, lambda pos, val: (
-            f"index {val} at position {pos} is out of range for {num} embeddings (valid range "
-            f"[0, {num - 1}])"))  # fmt: skip
+        L.launch(
+            f"ember_embedding_bwd_{_SFX[gy.dtype]}",
+            L.blocks(gy.size),
+            L.THREADS,
+            (gy, idx, gw, idx.size, dim, num, pad, pad >= 0, bad),
+        )
+        _check_bad(
+            bad,
+            op,
+            lambda pos, val: (
+                f"index {val} at position {pos} is out of range for {num} embeddings (valid range "
+                f"[0, {num - 1}])"
+            ),
+        )
     return gw

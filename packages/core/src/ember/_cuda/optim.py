@@ -60,8 +60,7 @@ def _work(lists: list, numels: list[int], scal: list[float]):
     )
     dev = cp.asarray(host)
     a, b, c = len(ptrs), len(ptrs) + 2 * len(chunks), len(ptrs) + 2 * len(chunks) + nt
-    return (dev[:a].view(np.uint64), dev[a:b], dev[b:c], dev[c:].view(np.float64),
-            len(chunks))  # fmt: skip
+    return (dev[:a].view(np.uint64), dev[a:b], dev[b:c], dev[c:].view(np.float64), len(chunks))
 
 
 def _check(op: str, lists: dict, n: int):
@@ -80,19 +79,40 @@ def _check(op: str, lists: dict, n: int):
             if not a.flags.c_contiguous:
                 raise ValueError(f"{op}: {name}[{i}] must be C-contiguous")
             if a.shape != lists["params"][i].shape:
-                raise ValueError(f"{op}: {name}[{i}] has shape {a.shape}, params[{i}] has "
-                                 f"{lists['params'][i].shape}")  # fmt: skip
+                raise ValueError(
+                    f"{op}: {name}[{i}] has shape {a.shape}, params[{i}] has "
+                    f"{lists['params'][i].shape}"
+                )
     return dt
 
 
-def adam_step_multi(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr,
-                    beta1, beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False,
-                    decoupled=False) -> None:  # fmt: skip
+def adam_step_multi(
+    params,
+    grads,
+    exp_avgs,
+    exp_avg_sqs,
+    max_exp_avg_sqs,
+    steps,
+    *,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay=0.0,
+    amsgrad=False,
+    maximize=False,
+    decoupled=False,
+) -> None:
     """One Adam/AdamW step over lists of CUDA arrays, in place (see the CPU version)."""
     op = "adam_step"
     n = len(params)
-    lists = {"params": params, "grads": grads, "exp_avgs": exp_avgs,
-             "exp_avg_sqs": exp_avg_sqs, "max_exp_avg_sqs": max_exp_avg_sqs if amsgrad else None}  # fmt: skip
+    lists = {
+        "params": params,
+        "grads": grads,
+        "exp_avgs": exp_avgs,
+        "exp_avg_sqs": exp_avg_sqs,
+        "max_exp_avg_sqs": max_exp_avg_sqs if amsgrad else None,
+    }
     if amsgrad and max_exp_avg_sqs is None:
         raise ValueError(f"{op}: amsgrad needs max_exp_avg_sqs")
     if len(steps) != n:
@@ -107,20 +127,49 @@ def adam_step_multi(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps
         scal += [(1.0 - beta2**step) ** 0.5, -(lr / bc1)]
     vmax = max_exp_avg_sqs if amsgrad else [None] * n
     numels = [int(p.size) for p in params]
-    ptrs, chunks, nums, sc, nchunks = _work([params, grads, exp_avgs, exp_avg_sqs, vmax], numels,
-                                            scal)  # fmt: skip
+    ptrs, chunks, nums, sc, nchunks = _work(
+        [params, grads, exp_avgs, exp_avg_sqs, vmax], numels, scal
+    )
     if not nchunks:
         return
     lo = -0.5 < 1.0 - beta1 < 0.5
     decay = 1.0 - lr * weight_decay if decoupled and weight_decay != 0.0 else 1.0
-    L.launch(f"ember_adam_{_SFX[dt]}", nchunks, L.THREADS,
-             (ptrs, chunks, nums, sc, CHUNK, 1.0 - beta1, beta2, 1.0 - beta2, eps,
-              -1.0 if maximize else 1.0, 0.0 if decoupled else weight_decay, decay,
-              bool(amsgrad), lo))  # fmt: skip
+    L.launch(
+        f"ember_adam_{_SFX[dt]}",
+        nchunks,
+        L.THREADS,
+        (
+            ptrs,
+            chunks,
+            nums,
+            sc,
+            CHUNK,
+            1.0 - beta1,
+            beta2,
+            1.0 - beta2,
+            eps,
+            -1.0 if maximize else 1.0,
+            0.0 if decoupled else weight_decay,
+            decay,
+            bool(amsgrad),
+            lo,
+        ),
+    )
 
 
-def sgd_step_multi(params, grads, bufs, init_buf, *, lr, momentum=0.0, dampening=0.0,
-                   weight_decay=0.0, nesterov=False, maximize=False) -> None:  # fmt: skip
+def sgd_step_multi(
+    params,
+    grads,
+    bufs,
+    init_buf,
+    *,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    weight_decay=0.0,
+    nesterov=False,
+    maximize=False,
+) -> None:
     """One SGD step over lists of CUDA arrays, in place; ``init_buf[i]`` true means
     tensor i's momentum buffer is new (it becomes the gradient)."""
     op = "sgd_step"
@@ -135,6 +184,22 @@ def sgd_step_multi(params, grads, bufs, init_buf, *, lr, momentum=0.0, dampening
     ptrs, chunks, nums, sc, nchunks = _work([params, grads, bl], numels, scal)
     if not nchunks:
         return
-    L.launch(f"ember_sgd_{_SFX[dt]}", nchunks, L.THREADS,
-             (ptrs, chunks, nums, sc, CHUNK, -lr, momentum, 1.0 - dampening, weight_decay,
-              use_mom, bool(nesterov), bool(maximize)))  # fmt: skip
+    L.launch(
+        f"ember_sgd_{_SFX[dt]}",
+        nchunks,
+        L.THREADS,
+        (
+            ptrs,
+            chunks,
+            nums,
+            sc,
+            CHUNK,
+            -lr,
+            momentum,
+            1.0 - dampening,
+            weight_decay,
+            use_mom,
+            bool(nesterov),
+            bool(maximize),
+        ),
+    )

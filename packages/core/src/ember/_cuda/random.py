@@ -96,8 +96,7 @@ def normal(g, shape, np_dtype, mean: float = 0.0, std: float = 1.0):
     if not (0.0 <= std < math.inf) or not math.isfinite(mean):
         raise _ArgError(f"normal expects finite mean and std >= 0.0, got mean={mean}, std={std}")
     if dt.kind == "c":
-        part = normal(g, (*shape, 2), _F32 if dt.itemsize == 8 else _F64, 0.0,
-                      std * math.sqrt(0.5))  # fmt: skip
+        part = normal(g, (*shape, 2), _F32 if dt.itemsize == 8 else _F64, 0.0, std * math.sqrt(0.5))
         res = part.view(dt).reshape(shape)
         res += mean
         return res
@@ -204,7 +203,11 @@ def bernoulli(g, p, shape, np_dtype):
     pa = cp.ascontiguousarray(pa).reshape(-1)
     s, off = g._reserve((n + 3) // 4)
     if n:
-        L.launch("ember_philox_bernoulli", L.blocks((n + 3) // 4), L.THREADS,
-                 (s, off, pa, pa.size, out, n))  # fmt: skip
+        L.launch(
+            "ember_philox_bernoulli",
+            L.blocks((n + 3) // 4),
+            L.THREADS,
+            (s, off, pa, pa.size, out, n),
+        )
     dt = _dtype(np_dtype)
     return out.view(np.bool_) if dt == np.bool_ else out.astype(dt)

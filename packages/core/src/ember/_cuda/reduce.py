@@ -53,19 +53,32 @@ def reduce(op: str, x, axis: int | None = None, keepdims: bool = False):
     out = cp.empty(out_shape, x.dtype)
     if out.size:
         if inner > 1:
-            L.launch(f"ember_{kernel_op}_cols_{sfx}", L.blocks(outer * inner), L.THREADS,
-                     (x, out, outer, n, inner, scale))  # fmt: skip
+            L.launch(
+                f"ember_{kernel_op}_cols_{sfx}",
+                L.blocks(outer * inner),
+                L.THREADS,
+                (x, out, outer, n, inner, scale),
+            )
         elif n >= SPLIT_MIN and outer < 4 * L._sm_count():
             chunks = math.ceil(n / CHUNK)
             acc = np.float32 if sfx in ("f16", "bf16") else x.dtype
             partial = cp.empty((outer, chunks), acc)
-            L.launch(f"ember_{kernel_op}_split_{sfx}", (chunks, outer), L.THREADS,
-                     (x, partial, n, CHUNK))  # fmt: skip
-            L.launch(f"ember_{kernel_op}_finish_{sfx}", min(outer, 65535), L.THREADS,
-                     (partial, out, outer, chunks, scale))  # fmt: skip
+            L.launch(
+                f"ember_{kernel_op}_split_{sfx}", (chunks, outer), L.THREADS, (x, partial, n, CHUNK)
+            )
+            L.launch(
+                f"ember_{kernel_op}_finish_{sfx}",
+                min(outer, 65535),
+                L.THREADS,
+                (partial, out, outer, chunks, scale),
+            )
         else:
-            L.launch(f"ember_{kernel_op}_rows_{sfx}", min(max(outer, 1), 65535), L.THREADS,
-                     (x, out, outer, n, scale))  # fmt: skip
+            L.launch(
+                f"ember_{kernel_op}_rows_{sfx}",
+                min(max(outer, 1), 65535),
+                L.THREADS,
+                (x, out, outer, n, scale),
+            )
     if keepdims:
         out = out.reshape(shape[:axis] + (1,) + shape[axis + 1 :])
     return out

@@ -30,6 +30,15 @@ def result(r, inputs: tuple, name: str, params=None) -> Tensor:
     return out
 
 
+def asarray(r, dtype=None):
+    """``np.asarray(r, dtype)`` that lets a CUDA (CuPy) array through, cast when ``dtype``
+    says so: ops write this where numpy would turn a 0-d result into an array, and CuPy
+    refuses implicit conversion to numpy (it would be a silent copy to the host)."""
+    if type(r) is _ndarray or isinstance(r, _generic) or not hasattr(r, "__cuda_array_interface__"):
+        return np.asarray(r, dtype)
+    return r if dtype is None or r.dtype == dtype else r.astype(dtype)
+
+
 def record_if_needed(out, inputs: tuple, name: str, params=None):
     """Record an op whose outputs (a Tensor or a tuple of them) are already wrapped."""
     for x in inputs:

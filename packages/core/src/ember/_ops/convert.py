@@ -61,7 +61,8 @@ def _move(x: Tensor, dev, non_blocking: bool = False) -> Tensor:
 
         if not on_cpu and (dev.index is None or a.device.id == dev.index):
             return x
-        out = _wrap(cuda._to_device_array(a if on_cpu else a.get(), dev))
+        # host -> device, or device -> device (a peer copy, never through the host)
+        out = _wrap(cuda._to_device_array(a, dev))
     return record_if_needed(out, (x,), "to_device", dev) if x._ag is not None else out
 
 

@@ -53,6 +53,27 @@ def _finish(a, device, requires_grad: bool) -> Tensor:
     return t
 
 
+def _alloc(shape, dt, device, requires_grad: bool, fill=None) -> Tensor:
+    """A new tensor of ``shape`` made where it lives: on a CUDA device it is allocated
+    (and filled) there, not made on the host and copied over."""
+    if device is not None:
+        dev = _device_cls(device)
+        if dev.type != "cpu":
+            from ember import cuda
+
+            t = _wrap(cuda._empty(shape, dt, dev, fill))
+            if requires_grad:
+                t.requires_grad_(True)
+            return t
+    if fill is None:
+        a = np.empty(shape, dt)
+    elif fill == 0:
+        a = np.zeros(shape, dt)
+    else:
+        a = np.full(shape, fill, dt)
+    return _finish(a, None, requires_grad)
+
+
 def _infer_dtype(data) -> _dtype.dtype:
     """PyTorch's inference for Python data: bool, int64, the default float or complex."""
     kinds = set()
@@ -211,19 +232,19 @@ def _np_dtype(dtype):
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """A tensor of zeros of shape ``size``."""
-    return _finish(np.zeros(_size_args(size, "zeros"), _np_dtype(dtype)), device, requires_grad)
+    return _alloc(_size_args(size, "zeros"), _np_dtype(dtype), device, requires_grad, 0)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     """A tensor of ones of shape ``size``."""
-    return _finish(np.ones(_size_args(size, "ones"), _np_dtype(dtype)), device, requires_grad)
+    return _alloc(_size_args(size, "ones"), _np_dtype(dtype), device, requires_grad, 1)
 
 
 def empty(
     *size, dtype=None, device=None, requires_grad=False, pin_memory=False, memory_format=None
 ) -> Tensor:
     """An uninitialized tensor of shape ``size``."""
-    return _finish(np.empty(_size_args(size, "empty"), _np_dtype(dtype)), device, requires_grad)
+    return _alloc(_size_args(size, "empty"), _np_dtype(dtype), device, requires_grad)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -241,7 +262,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     if dtype is None:
         dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
     shape = _size_args(tuple(size) if isinstance(size, list | tuple) else (size,), "full")
-    return _finish(np.full(shape, fill_value, _dtype.to_numpy_dtype(dtype)), device, requires_grad)
+    return _alloc(shape, _dtype.to_numpy_dtype(dtype), device, requires_grad, fill_value)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -260,7 +281,7 @@ def zeros_like(
 ) -> Tensor:
     """Zeros with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
-    return _finish(np.zeros(shape, dt), dev, requires_grad)
+    return _alloc(shape, dt, dev, requires_grad, 0)
 
 
 def ones_like(
@@ -268,7 +289,7 @@ def ones_like(
 ) -> Tensor:
     """Ones with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
-    return _finish(np.ones(shape, dt), dev, requires_grad)
+    return _alloc(shape, dt, dev, requires_grad, 1)
 
 
 def empty_like(
@@ -276,7 +297,7 @@ def empty_like(
 ) -> Tensor:
     """An uninitialized tensor with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
-    return _finish(np.empty(shape, dt), dev, requires_grad)
+    return _alloc(shape, dt, dev, requires_grad)
 
 
 def full_like(
@@ -284,7 +305,7 @@ def full_like(
 ) -> Tensor:
     """``fill_value`` everywhere, with ``input``'s shape, dtype and device."""
     shape, dt, dev = _like(input, dtype, device)
-    return _finish(np.full(shape, fill_value, dt), dev, requires_grad)
+    return _alloc(shape, dt, dev, requires_grad, fill_value)
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ember import _dtype
 from ember import _tensor as _T
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import record_if_needed, result
 from ember._registry import register
 from ember._tensor import Tensor, _view_of, _wrap, _wrap_dim
@@ -69,7 +70,7 @@ def convert_key(key):
         elif isinstance(k, np.integer):
             out.append(int(k))
         elif isinstance(k, list | np.ndarray):
-            a = np.asarray(k)
+            a = _asarray(k)
             if a.dtype.kind not in "biu":
                 raise IndexError(f"index arrays must be integers or bools, got dtype {a.dtype}")
             out.append(a)
@@ -100,7 +101,7 @@ def getitem(self: Tensor, key) -> Tensor:
     if basic:
         out = _view_of(self, r)
     else:
-        out = _wrap(np.asarray(r))
+        out = _wrap(_asarray(r))
     if self._ag is not None:
         record_if_needed(out, (self,), "getitem", k)
     return out
@@ -195,7 +196,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere."""
     _check_mask(input, mask, "masked_fill")
     v = value.item() if isinstance(value, Tensor) else value
-    r = np.where(mask._a, np.asarray(v, input._a.dtype), input._a)
+    # a numpy scalar, not a 0-d array: CuPy takes scalars but refuses host arrays
+    r = np.where(mask._a, input._a.dtype.type(v), input._a)
     if r.shape != input._a.shape:
         raise RuntimeError(
             f"masked_fill: mask of shape {tuple(mask.shape)} would broadcast "
@@ -210,9 +212,8 @@ def masked_fill_(input: Tensor, mask: Tensor, value) -> Tensor:
         return input
     _check_mask(input, mask, "masked_fill_")
     v = value.item() if isinstance(value, Tensor) else value
-    np.copyto(
-        input._a, np.asarray(v, input._a.dtype), where=np.broadcast_to(mask._a, input._a.shape)
-    )
+    a = input._a
+    np.copyto(a, a.dtype.type(v), where=np.broadcast_to(mask._a, a.shape))
     input._bump()
     return input
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import _dtype
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import result
 from ember._registry import register
 from ember._tensor import Tensor
@@ -122,13 +123,13 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
             f"inconsistent tensor size, expected tensor [{xa.shape[0]}] and src [{ya.shape[0]}] to have the same number "
             f"of elements, but got {xa.shape[0]} and {ya.shape[0]} elements respectively"
         )
-    return result(np.asarray(xa @ ya), (input, other), "matmul")
+    return result(_asarray(xa @ ya), (input, other), "matmul")
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
     """``dot(conj(input), other)``."""
     xa, ya = _same_dtype("vdot", input, other)
-    return result(np.asarray(np.vdot(xa, ya)), (input, other), "vdot")
+    return result(_asarray(np.vdot(xa, ya)), (input, other), "vdot")
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:

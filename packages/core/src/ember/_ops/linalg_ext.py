@@ -15,6 +15,7 @@ from ember import _dtype
 from ember._ops import math as _m
 from ember._ops import reduce as _r
 from ember._ops import shape as _s
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import record_if_needed, result
 from ember._registry import register
 from ember._tensor import Tensor, _wrap, _wrap_dim
@@ -95,14 +96,14 @@ def inverse(input: Tensor) -> Tensor:
 def det(input: Tensor) -> Tensor:
     """The determinant of each square matrix in the batch (0 for singular ones)."""
     a = _float_matrix(input, "linalg.det")
-    return result(np.asarray(np.linalg.det(a)), (input,), "det")
+    return result(_asarray(np.linalg.det(a)), (input,), "det")
 
 
 def slogdet(input: Tensor):
     """``(sign, log|det|)`` of each square matrix, computed without overflow."""
     a = _float_matrix(input, "linalg.slogdet")
     sign, lad = np.linalg.slogdet(a)
-    outs = (_wrap(np.asarray(sign)), _wrap(np.asarray(lad)))
+    outs = (_wrap(_asarray(sign)), _wrap(_asarray(lad)))
     record_if_needed(outs, (input,), "slogdet", None)
     return _slogdet_t(*outs)
 
@@ -251,7 +252,7 @@ def pinverse(
     smax = _r.amax(s, -1, keepdim=True) if s.shape[-1] else s
     if atol is None and rtol is None:
         rtol = rcond
-    tol = _m.maximum(smax * (rtol or 0.0), _wrap(np.asarray(atol or 0.0, s._a.dtype)))
+    tol = _m.maximum(smax * (rtol or 0.0), _wrap(_asarray(atol or 0.0, s._a.dtype)))
     keep = s > tol
     sinv = where(keep, 1.0 / where(keep, s, 1.0), 0.0)
     vs = _s.transpose(vh, -2, -1) * _s.unsqueeze(sinv, -2)
@@ -317,7 +318,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         r = np.sqrt((ab * ab).sum(axis=dims, keepdims=keepdim))
     else:
         r = (ab**ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
-    return result(np.asarray(r, ab.dtype), (x,), "vector_norm", (ord, dims, keepdim))
+    return result(_asarray(r, ab.dtype), (x,), "vector_norm", (ord, dims, keepdim))
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -363,7 +364,7 @@ def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol
         rtol = 0.0 if atol else np.finfo(a.dtype).eps * max(a.shape[-2:])
     smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
     thr = np.maximum(atol or 0.0, rtol * smax)
-    return _wrap(np.asarray((s > thr).sum(axis=-1), np.int64))
+    return _wrap(_asarray((s > thr).sum(axis=-1), np.int64))
 
 
 def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
@@ -398,7 +399,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     return _lstsq_t(
         _wrap(X),
         _wrap(R.astype(a.dtype)),
-        _wrap(np.asarray(ranks, np.int64).reshape(batch)),
+        _wrap(_asarray(ranks, np.int64).reshape(batch)),
         _wrap(
             np.stack(svs).reshape(batch + (-1,)).astype(a.dtype)
             if svs

@@ -14,6 +14,7 @@ import numpy as np
 
 from ember._ops import math as _m
 from ember._ops import shape as _s
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import result
 from ember._ops.linalg import matmul
 from ember._registry import register
@@ -229,7 +230,7 @@ def einsum(equation: str, *operands) -> Tensor:
         r = np.einsum(eq, *arrays, optimize=len(arrays) > 2)
     except ValueError as exc:
         raise RuntimeError(f"einsum(): {exc} (equation {equation!r})") from None
-    return result(np.asarray(r), tuple(operands), "einsum", (ins, out))
+    return result(_asarray(r), tuple(operands), "einsum", (ins, out))
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:

@@ -21,6 +21,7 @@ from ember._ops._dispatch import (
     result,
     scalar_compute_dtype,
 )
+from ember._ops._dispatch import asarray as _asarray
 from ember._registry import register
 from ember._tensor import Tensor, _wrap
 
@@ -49,7 +50,7 @@ def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
             except (ValueError, TypeError) as exc:
                 raise_binary(name, input, other, exc)
             if type(r) is not _ndarray and isinstance(r, _generic):
-                r = np.asarray(r)
+                r = _asarray(r)
             out = _wrap(r)
             if input._ag is not None or other._ag is not None:
                 _T._engine.record(name, out, (input, other), None)
@@ -69,7 +70,7 @@ def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
         except (ValueError, TypeError, OverflowError) as exc:
             raise_binary(name, input, other, exc)
         if type(r) is not _ndarray and isinstance(r, _generic):
-            r = np.asarray(r)
+            r = _asarray(r)
         out = _wrap(r)
         if input._ag is not None:
             _T._engine.record(name, out, (input, other), None)
@@ -102,7 +103,7 @@ def _make_reflected(name: str, ufunc, int_to_float: bool):
         except (ValueError, TypeError, OverflowError) as exc:
             raise_binary(name, other, self, exc)
         if type(r) is not _ndarray and isinstance(r, _generic):
-            r = np.asarray(r)
+            r = _asarray(r)
         out = _wrap(r)
         if self._ag is not None:
             _T._engine.record(name, out, (other, self), None)
@@ -159,7 +160,7 @@ def _make_unary(name: str, fn, float_out: bool, doc: str):
         else:
             r = fn(xa)
         if type(r) is not _ndarray and isinstance(r, _generic):
-            r = np.asarray(r)
+            r = _asarray(r)
         out = _wrap(r)
         if input._ag is not None:
             _T._engine.record(name, out, (input,), None)
@@ -447,7 +448,7 @@ def _scalar_like(x):
         return x
     x = as_scalar(x, "operator")
     dt = _dtype._default_for(_dtype._scalar_category(x))
-    return _wrap(np.asarray(x, dtype=dt.np))
+    return _wrap(_asarray(x, dtype=dt.np))
 
 
 def true_divide(input, other):

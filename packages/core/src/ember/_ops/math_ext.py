@@ -17,6 +17,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops import math as _m
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import result
 from ember._registry import register
 from ember._tensor import Tensor, _wrap, _wrap_dim
@@ -73,7 +74,7 @@ def _float_in(a):
 
 
 def _out(r, dt):
-    return np.asarray(r).astype(dt, copy=False)
+    return _asarray(r).astype(dt, copy=False)
 
 
 # ----- gamma family -----
@@ -92,7 +93,7 @@ _LANCZOS = (
 
 
 def _lgamma_np(x):
-    x = np.asarray(x, np.float64)
+    x = _asarray(x, np.float64)
     with np.errstate(all="ignore"):
         refl = x < 0.5
         z = np.where(refl, 1.0 - x, x) - 1.0
@@ -114,7 +115,7 @@ _B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510
 
 
 def _digamma_np(x):
-    x = np.asarray(x, np.float64)
+    x = _asarray(x, np.float64)
     with np.errstate(all="ignore"):
         refl = x < 0.5
         # Reflection: psi(x) = psi(1 - x) - pi / tan(pi x).
@@ -138,7 +139,7 @@ def _digamma_np(x):
 
 def _polygamma_np(n: int, x):
     """``psi^(n)(x) = (-1)^(n+1) n! * zeta(n + 1, x)`` (Hurwitz zeta), n >= 1."""
-    x = np.asarray(x, np.float64)
+    x = _asarray(x, np.float64)
     s = n + 1
     with np.errstate(all="ignore"):
         z = x.copy()
@@ -296,9 +297,9 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Ten
         return result(a.copy(), (input,), "nan_to_num")
     hi = float(_dtype.finfo(input.dtype).max) if posinf is None else posinf
     lo = float(_dtype.finfo(input.dtype).min) if neginf is None else neginf
-    r = np.where(np.isnan(a), np.asarray(nan, a.dtype), a)
-    r = np.where(np.isposinf(r), np.asarray(hi, a.dtype), r)
-    r = np.where(np.isneginf(r), np.asarray(lo, a.dtype), r)
+    r = np.where(np.isnan(a), _asarray(nan, a.dtype), a)
+    r = np.where(np.isposinf(r), _asarray(hi, a.dtype), r)
+    r = np.where(np.isneginf(r), _asarray(lo, a.dtype), r)
     return result(r.astype(a.dtype, copy=False), (input,), "nan_to_num")
 
 
@@ -320,7 +321,7 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
         r = np.heaviside(input._a, values._a)
     except (TypeError, ValueError) as exc:
         raise RuntimeError(f"heaviside: {exc}") from None
-    return _wrap(np.asarray(r).astype(input._a.dtype, copy=False))
+    return _wrap(_asarray(r).astype(input._a.dtype, copy=False))
 
 
 def _int_pair(input, other, name):
@@ -334,19 +335,19 @@ def _int_pair(input, other, name):
 
 def gcd(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise greatest common divisor (non-negative) of integer tensors."""
-    return _wrap(np.asarray(np.gcd(*_int_pair(input, other, "gcd"))))
+    return _wrap(_asarray(np.gcd(*_int_pair(input, other, "gcd"))))
 
 
 def lcm(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise least common multiple (non-negative) of integer tensors."""
-    return _wrap(np.asarray(np.lcm(*_int_pair(input, other, "lcm"))))
+    return _wrap(_asarray(np.lcm(*_int_pair(input, other, "lcm"))))
 
 
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise ``input * 2 ** other``."""
     x = input if input.is_floating_point() else input.to(_dtype._default_float)
     e = other if isinstance(other, Tensor) else _m._scalar_like(other)
-    return _m.mul(x, _m.pow(_wrap(np.asarray(2.0, x._a.dtype)), e.to(x.dtype)))
+    return _m.mul(x, _m.pow(_wrap(_asarray(2.0, x._a.dtype)), e.to(x.dtype)))
 
 
 def frexp(input: Tensor):
@@ -356,7 +357,7 @@ def frexp(input: Tensor):
     if a.dtype.kind != "f":
         raise RuntimeError(f"frexp() only supports floating-point dtypes, got {input.dtype}")
     mant, ex = np.frexp(a)
-    return _frexp_t(_wrap(np.asarray(mant)), _wrap(np.asarray(ex, np.int32)))
+    return _frexp_t(_wrap(_asarray(mant)), _wrap(_asarray(ex, np.int32)))
 
 
 def nextafter(input: Tensor, other: Tensor) -> Tensor:
@@ -365,7 +366,7 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:
         raise RuntimeError(
             f"nextafter: expected the same dtype, got {input.dtype} and {other.dtype}"
         )
-    return _wrap(np.asarray(np.nextafter(input._a, other._a)))
+    return _wrap(_asarray(np.nextafter(input._a, other._a)))
 
 
 def isclose(
@@ -378,8 +379,8 @@ def isclose(
     if xa.dtype in _HALF:
         xa, ya = xa.astype(np.float32), ya.astype(np.float32)
     if xa.dtype.kind == "b":
-        return _wrap(np.asarray(xa == ya))
-    return _wrap(np.asarray(np.isclose(xa, ya, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+        return _wrap(_asarray(xa == ya))
+    return _wrap(_asarray(np.isclose(xa, ya, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 def allclose(

@@ -15,9 +15,10 @@ import numpy as np
 
 from ember import _dtype
 from ember import _tensor as _T
+from ember._device import device as _device_cls
 from ember._registry import register
 from ember._tensor import Tensor, _wrap
-from ember.random import Generator, _ArgError, _cpu_only, default_generator
+from ember.random import Generator, _ArgError, default_generator
 
 __all__ = [
     "rand",
@@ -123,8 +124,6 @@ def _out_dtype(dtype, out, default) -> np.dtype:
 
 
 def _check_writable(t: Tensor, name: str) -> None:
-    if type(t._a) is not np.ndarray:
-        raise NotImplementedError(f"{name}: not implemented for device {t.device}")
     if t._ag is not None and t.requires_grad:
         engine = _T._engine
         if engine is not None and engine.is_grad_enabled():
@@ -141,11 +140,42 @@ def _fill(t: Tensor, a: np.ndarray) -> Tensor:
 
 
 def _array(x) -> np.ndarray:
-    if isinstance(x, Tensor):
-        if type(x._a) is not np.ndarray:
-            raise NotImplementedError(f"random ops are not implemented for device {x.device}")
-        return x._a
-    return np.asarray(x)
+    return x._a if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _cuda_of(device, what: str):
+    """None for the CPU (``device`` None or 'cpu'), else the CUDA ember.device; anything
+    else is an error naming what was expected."""
+    if device is None:
+        return None
+    try:
+        dev = _device_cls(device)
+    except (TypeError, ValueError, RuntimeError):
+        raise RuntimeError(f"{what}: expected device 'cpu' or 'cuda', got {device!r}") from None
+    return None if dev.type == "cpu" else dev
+
+
+def _draw(generator, kind: str, dev, *args):
+    """Generator draw ``kind`` ('uniform', 'normal', ...) on the CPU (``dev`` None) or, with
+    the same counters and numbers, on CUDA device ``dev`` (ember._cuda.random)."""
+    g = _gen(generator)
+    if dev is None:
+        return getattr(g, "_" + kind)(*args)
+    from ember import cuda
+    from ember._cuda import random as _cr
+
+    with cuda.device(dev):
+        return getattr(_cr, kind)(g, *args)
+
+
+def _dev_of(t) -> object:
+    """The CUDA device of a tensor/array's storage, or None when it is on the CPU."""
+    a = t._a if isinstance(t, Tensor) else t
+    return (
+        None
+        if type(a) is np.ndarray or isinstance(a, np.generic)
+        else _device_cls("cuda", a.device.id)
+    )
 
 
 # ---- creation -----------------------------------------------------------------------
@@ -163,9 +193,9 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1) of shape ``size`` (ints or one tuple); float32 values
     carry 24 random bits and are never 1.0."""
-    _cpu_only(device, "rand")
+    dev = _cuda_of(device if out is None else out.device, "rand")
     shape = _shape(size, "rand")
-    a = _gen(generator)._uniform(shape, _out_dtype(dtype, out, _float_default()))
+    a = _draw(generator, "uniform", dev, shape, _out_dtype(dtype, out, _float_default()))
     return _result(a, out, requires_grad, "rand")
 
 
@@ -180,9 +210,9 @@ def randn(
     pin_memory: bool = False,
 ) -> Tensor:
     """Standard normal samples of shape ``size`` (Box-Muller on Philox output)."""
-    _cpu_only(device, "randn")
+    dev = _cuda_of(device if out is None else out.device, "randn")
     shape = _shape(size, "randn")
-    a = _gen(generator)._normal(shape, _out_dtype(dtype, out, _float_default()))
+    a = _draw(generator, "normal", dev, shape, _out_dtype(dtype, out, _float_default()))
     return _result(a, out, requires_grad, "randn")
 
 
@@ -200,7 +230,7 @@ def randint(
 ) -> Tensor:
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high,
     size)`` (int64 unless ``dtype`` says otherwise)."""
-    _cpu_only(device, "randint")
+    dev = _cuda_of(device if out is None else out.device, "randint")
     args = list(args)
     if size is None and args and isinstance(args[-1], list | tuple):
         size = args.pop()
@@ -219,8 +249,14 @@ def randint(
     if high is None or size is None:
         raise TypeError("randint() missing required arguments: high and size")
     shape = _shape((size,), "randint")
-    a = _gen(generator)._randint(
-        0 if low is None else low, high, shape, _out_dtype(dtype, out, np.dtype(np.int64))
+    a = _draw(
+        generator,
+        "randint",
+        dev,
+        0 if low is None else low,
+        high,
+        shape,
+        _out_dtype(dtype, out, np.dtype(np.int64)),
     )
     return _result(a, out, requires_grad, "randint")
 
@@ -237,8 +273,8 @@ def randperm(
     pin_memory: bool = False,
 ) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
-    _cpu_only(device, "randperm")
-    a = _gen(generator)._randperm(n, _out_dtype(dtype, out, np.dtype(np.int64)))
+    dev = _cuda_of(device if out is None else out.device, "randperm")
+    a = _draw(generator, "randperm", dev, n, _out_dtype(dtype, out, np.dtype(np.int64)))
     return _result(a, out, requires_grad, "randperm")
 
 
@@ -259,8 +295,8 @@ def rand_like(
     generator=None,
 ) -> Tensor:
     """``rand`` with the shape (and, by default, dtype) of ``input``."""
-    _cpu_only(device, "rand_like")
-    a = _gen(generator)._uniform(tuple(input.shape), _like_dtype(input, dtype))
+    dev = _cuda_of(input.device if device is None else device, "rand_like")
+    a = _draw(generator, "uniform", dev, tuple(input.shape), _like_dtype(input, dtype))
     return _result(a, None, requires_grad, "rand_like")
 
 
@@ -275,8 +311,8 @@ def randn_like(
     generator=None,
 ) -> Tensor:
     """``randn`` with the shape (and, by default, dtype) of ``input``."""
-    _cpu_only(device, "randn_like")
-    a = _gen(generator)._normal(tuple(input.shape), _like_dtype(input, dtype))
+    dev = _cuda_of(input.device if device is None else device, "randn_like")
+    a = _draw(generator, "normal", dev, tuple(input.shape), _like_dtype(input, dtype))
     return _result(a, None, requires_grad, "randn_like")
 
 
@@ -294,10 +330,10 @@ def randint_like(
 ) -> Tensor:
     """``randint`` with the shape and dtype of ``input``: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
-    _cpu_only(device, "randint_like")
+    dev = _cuda_of(input.device if device is None else device, "randint_like")
     if high is None:
         low, high = 0, low
-    a = _gen(generator)._randint(low, high, tuple(input.shape), _like_dtype(input, dtype))
+    a = _draw(generator, "randint", dev, low, high, tuple(input.shape), _like_dtype(input, dtype))
     return _result(a, None, requires_grad, "randint_like")
 
 
@@ -309,7 +345,8 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None
     scalar ``p`` when given)."""
     x = _array(input)
     probs = x if p is None else float(p)
-    a = _gen(generator)._bernoulli(probs, x.shape, x.dtype if out is None else out._a.dtype)
+    dt = x.dtype if out is None else out._a.dtype
+    a = _draw(generator, "bernoulli", _dev_of(x), probs, x.shape, dt)
     return _result(a, out, False, "bernoulli")
 
 
@@ -328,21 +365,23 @@ def normal(
 ) -> Tensor:
     """Normal samples: ``normal(mean_tensor, std_tensor_or_float)``, ``normal(mean_float,
     std_tensor)`` (broadcast shapes), or ``normal(mean_float, std_float, size)``."""
-    _cpu_only(device, "normal")
-    g = _gen(generator)
     if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         if size is None:
             raise TypeError("normal(mean: float, std: float) needs a size")
+        dev = _cuda_of(device if out is None else out.device, "normal")
         shape = _shape((size,), "normal")
-        a = g._normal(shape, _out_dtype(dtype, out, _float_default()), mean, std)
+        a = _draw(
+            generator, "normal", dev, shape, _out_dtype(dtype, out, _float_default()), mean, std
+        )
         return _result(a, out, requires_grad, "normal")
     m, s = _array(mean), _array(std)
+    dev = _dev_of(mean if isinstance(mean, Tensor) else std)
     if np.any(s < 0):
         raise _ArgError("normal expects all elements of std >= 0.0")
     dt = np.result_type(*(x._a.dtype for x in (mean, std) if isinstance(x, Tensor)))
     dt = _out_dtype(dtype, out, dt if dt.kind in "fc" else _float_default())
     shape = np.broadcast_shapes(m.shape, s.shape)
-    a = (g._normal(shape, dt) * s + m).astype(dt, copy=False)
+    a = (_draw(generator, "normal", dev, shape, dt) * s + m).astype(dt, copy=False)
     return _result(a, out, requires_grad, "normal")
 
 
@@ -353,6 +392,8 @@ def multinomial(
     shape ``(num_samples,)``; 2-D: ``(rows, num_samples)``). Without replacement each
     row's samples are distinct."""
     w = _array(input)
+    if _dev_of(w) is not None:
+        raise NotImplementedError("multinomial is not implemented for device cuda")
     if w.ndim not in (1, 2):
         raise _ArgError(f"multinomial: input must be 1-D or 2-D, got {w.ndim}-D")
     a = _gen(generator)._multinomial(
@@ -376,13 +417,15 @@ def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=Non
     """Fill with uniform samples in [from, to); returns self."""
     from_ = _from_kw(kw, from_, "uniform_")
     _check_writable(self, "uniform_")
-    return _fill(self, _gen(generator)._uniform(self._a.shape, self._a.dtype, from_, to))
+    a = _draw(generator, "uniform", _dev_of(self), self._a.shape, self._a.dtype, from_, to)
+    return _fill(self, a)
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill with N(mean, std**2) samples; returns self."""
     _check_writable(self, "normal_")
-    return _fill(self, _gen(generator)._normal(self._a.shape, self._a.dtype, mean, std))
+    a = _draw(generator, "normal", _dev_of(self), self._a.shape, self._a.dtype, mean, std)
+    return _fill(self, a)
 
 
 def random_(
@@ -405,20 +448,22 @@ def random_(
             to = 2 ** (np.finfo(dt).nmant + 1) + 1
         else:
             raise TypeError(f"random_: unsupported dtype {dt}")
-    return _fill(self, _gen(generator)._randint(from_, to, self._a.shape, dt))
+    return _fill(self, _draw(generator, "randint", _dev_of(self), from_, to, self._a.shape, dt))
 
 
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill with 0/1, 1 with probability ``p`` (a float or a broadcastable tensor)."""
     _check_writable(self, "bernoulli_")
     probs = _array(p) if isinstance(p, Tensor) else float(p)
-    return _fill(self, _gen(generator)._bernoulli(probs, self._a.shape, self._a.dtype))
+    a = _draw(generator, "bernoulli", _dev_of(self), probs, self._a.shape, self._a.dtype)
+    return _fill(self, a)
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill with exponential samples of rate ``lambd`` (density lambd * exp(-lambd x))."""
     _check_writable(self, "exponential_")
-    return _fill(self, _gen(generator)._exponential(self._a.shape, self._a.dtype, lambd))
+    a = _draw(generator, "exponential", _dev_of(self), self._a.shape, self._a.dtype, lambd)
+    return _fill(self, a)
 
 
 def _wide(dt: np.dtype) -> np.dtype:
@@ -431,7 +476,7 @@ def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=
     if not sigma > 0.0:
         raise _ArgError(f"cauchy_ expects sigma > 0.0, got sigma={sigma}")
     dt = self._a.dtype
-    u = _gen(generator)._uniform(self._a.shape, np.float64)
+    u = _draw(generator, "uniform", _dev_of(self), self._a.shape, np.float64)
     return _fill(self, (median + sigma * np.tan(math.pi * (u - 0.5))).astype(dt))
 
 
@@ -441,7 +486,7 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
     if not std > 0.0:
         raise _ArgError(f"log_normal_ expects std > 0.0, got std={std}")
     dt = self._a.dtype
-    z = _gen(generator)._normal(self._a.shape, _wide(dt), mean, std)
+    z = _draw(generator, "normal", _dev_of(self), self._a.shape, _wide(dt), mean, std)
     with np.errstate(over="ignore"):
         return _fill(self, np.exp(z).astype(dt))
 
@@ -452,7 +497,7 @@ def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     _check_writable(self, "geometric_")
     if not 0.0 < p < 1.0:
         raise _ArgError(f"geometric_ expects p to be in (0, 1), got p={p}")
-    e = _gen(generator)._exponential(self._a.shape, np.float64)
+    e = _draw(generator, "exponential", _dev_of(self), self._a.shape, np.float64)
     return _fill(self, (np.floor(e / -math.log1p(-p)) + 1.0).astype(self._a.dtype))
 
 

@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from ember import _dtype, _kernels_bridge
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import record_if_needed, result
 from ember._registry import register
 from ember._tensor import Tensor, _wrap, _wrap_dim
@@ -74,7 +75,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     else:
         r = a.sum(axis=dims, keepdims=keepdim, dtype=acc)
     if dtype is None and a.dtype in _HALF:
-        r = np.asarray(r).astype(a.dtype)
+        r = _asarray(r).astype(a.dtype)
     return _finish(r, input, "sum", (dims, keepdim))
 
 
@@ -101,14 +102,14 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         r = _kernels.reduce("mean", a, dims if dims is not None else tuple(range(a.ndim)), keepdim)
     else:
         r = a.mean(axis=dims, keepdims=keepdim, dtype=acc)
-    r = np.asarray(r).astype(out_dt, copy=False)
+    r = _asarray(r).astype(out_dt, copy=False)
     return _finish(r, input, "mean", (dims, keepdim))
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Mean over the non-NaN elements."""
     a = input._a
-    return _wrap(np.asarray(np.nanmean(a, axis=_dims(dim, a.ndim), keepdims=keepdim)))
+    return _wrap(_asarray(np.nanmean(a, axis=_dims(dim, a.ndim), keepdims=keepdim)))
 
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -154,7 +155,7 @@ def _arg_pair(input: Tensor, dim, keepdim, name, tuple_type):
         vals = np.take_along_axis(a, idx, axis=d)
         if not keepdim:
             idx, vals = idx.squeeze(d), vals.squeeze(d)
-    values, indices = _wrap(np.asarray(vals)), _wrap(np.asarray(idx, dtype=np.int64))
+    values, indices = _wrap(_asarray(vals)), _wrap(_asarray(idx, dtype=np.int64))
     record_if_needed(values, (input,), name + "_dim", (d, keepdim, indices))
     return tuple_type(values, indices)
 
@@ -188,9 +189,9 @@ def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     a = input._a
     _empty_check(a, "argmax", None if dim is None else (_wrap_dim(dim, a.ndim),))
     if dim is None:
-        r = np.asarray(a.argmax(), dtype=np.int64)
+        r = _asarray(a.argmax(), dtype=np.int64)
         return _wrap(r.reshape((1,) * a.ndim) if keepdim else r)
-    return _wrap(np.asarray(a.argmax(axis=_wrap_dim(dim, a.ndim), keepdims=keepdim), np.int64))
+    return _wrap(_asarray(a.argmax(axis=_wrap_dim(dim, a.ndim), keepdims=keepdim), np.int64))
 
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -198,9 +199,9 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     a = input._a
     _empty_check(a, "argmin", None if dim is None else (_wrap_dim(dim, a.ndim),))
     if dim is None:
-        r = np.asarray(a.argmin(), dtype=np.int64)
+        r = _asarray(a.argmin(), dtype=np.int64)
         return _wrap(r.reshape((1,) * a.ndim) if keepdim else r)
-    return _wrap(np.asarray(a.argmin(axis=_wrap_dim(dim, a.ndim), keepdims=keepdim), np.int64))
+    return _wrap(_asarray(a.argmin(axis=_wrap_dim(dim, a.ndim), keepdims=keepdim), np.int64))
 
 
 def _correction(unbiased, correction):
@@ -218,7 +219,7 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     dims = _dims(dim, a.ndim)
     c = _correction(unbiased, correction)
     acc = np.float32 if a.dtype in _HALF else None
-    r = np.asarray(a.var(axis=dims, ddof=c, keepdims=keepdim, dtype=acc)).astype(a.dtype)
+    r = _asarray(a.var(axis=dims, ddof=c, keepdims=keepdim, dtype=acc)).astype(a.dtype)
     return _finish(r, input, "var", (dims, c, keepdim))
 
 
@@ -284,19 +285,19 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where any element along ``dim`` is nonzero."""
     a = input._a
-    return _wrap(np.asarray(a.any(axis=_dims(dim, a.ndim), keepdims=keepdim)))
+    return _wrap(_asarray(a.any(axis=_dims(dim, a.ndim), keepdims=keepdim)))
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where all elements along ``dim`` are nonzero."""
     a = input._a
-    return _wrap(np.asarray(a.all(axis=_dims(dim, a.ndim), keepdims=keepdim)))
+    return _wrap(_asarray(a.all(axis=_dims(dim, a.ndim), keepdims=keepdim)))
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """Number of nonzero elements along ``dim``."""
     a = input._a
-    return _wrap(np.asarray(np.count_nonzero(a, axis=_dims(dim, a.ndim)), dtype=np.int64))
+    return _wrap(_asarray(np.count_nonzero(a, axis=_dims(dim, a.ndim)), dtype=np.int64))
 
 
 def _cum_dtype(a, dtype):

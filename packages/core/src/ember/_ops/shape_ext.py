@@ -14,6 +14,7 @@ import numpy as np
 
 from ember._ops import index as _index
 from ember._ops import shape as _shape
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import result
 from ember._registry import register
 from ember._tensor import Tensor, _wrap, _wrap_dim
@@ -156,7 +157,7 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, ou
     a = input._a
     d = _wrap_dim(dim, a.ndim)
     n = a.shape[d] if a.ndim else 1
-    rep = repeats._a if isinstance(repeats, Tensor) else np.asarray(repeats)
+    rep = repeats._a if isinstance(repeats, Tensor) else _asarray(repeats)
     if rep.dtype.kind not in "iu":
         raise RuntimeError(f"repeat_interleave(): repeats must be integers, got {rep.dtype}")
     if rep.ndim > 1 or (rep.ndim == 1 and rep.size not in (1, n)):

@@ -13,6 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import record_if_needed
 from ember._registry import register
 from ember._tensor import Tensor, _wrap, _wrap_dim
@@ -169,7 +170,7 @@ def _median_all(input: Tensor, ignore_nan: bool, name: str) -> Tensor:
     a = input._a
     _check_sortable(a, name)
     if a.size == 0:
-        return _wrap(np.asarray(np.nan, a.dtype if a.dtype.kind == "f" else np.float32))
+        return _wrap(_asarray(np.nan, a.dtype if a.dtype.kind == "f" else np.float32))
     flat = input.reshape(-1)
     return _median_dim(flat, 0, False, ignore_nan, name, lambda v, i: v)
 
@@ -307,7 +308,7 @@ def searchsorted(
         right = side == "right"
     seq = sorted_sequence._a
     scalar = not isinstance(input, Tensor)
-    vals = np.asarray(input) if scalar else input._a
+    vals = _asarray(input) if scalar else input._a
     if sorter is not None:
         seq = np.take_along_axis(seq, sorter._a.astype(np.intp), axis=-1)
     how = "right" if right else "left"
@@ -324,7 +325,7 @@ def searchsorted(
         v2 = vals.reshape(-1, vals.shape[-1])
         r = np.stack([np.searchsorted(s2[i], v2[i], side=how) for i in range(s2.shape[0])])
         r = r.reshape(vals.shape)
-    return _wrap(np.asarray(r, np.int32 if out_int32 else np.int64))
+    return _wrap(_asarray(r, np.int32 if out_int32 else np.int64))
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False):
