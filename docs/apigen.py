@@ -51,7 +51,10 @@ CORE_SECTIONS = [
     ("Data types", ("ember._dtype", "ember._legacy")),
     ("Creation", ("ember._ops.creation",)),
     ("Random sampling", ("ember._ops.random_ops", "ember.random")),
-    ("Indexing, slicing, joining", ("ember._ops.index", "ember._ops.shape", "ember._ops.shape_ext")),
+    (
+        "Indexing, slicing, joining",
+        ("ember._ops.index", "ember._ops.shape", "ember._ops.shape_ext"),
+    ),
     ("Math", ("ember._ops.math", "ember._ops.math_ext")),
     ("Reductions", ("ember._ops.reduce",)),
     ("Sorting and searching", ("ember._ops.sort",)),
@@ -90,8 +93,6 @@ def _defining_module(obj: object) -> str:
     if not isinstance(mod, str):
         mod = type(obj).__module__
     return mod
-
-
 
 
 def directive_for(obj: object) -> str:
