@@ -153,6 +153,54 @@ def run_torch(data, epochs, batch, lr, threads, weights_path):
     return {"train_s": train_s, "total_s": time.perf_counter() - t0, "acc": correct / len(y)}
 
 
+def bench_pipeline(n_images: int, workers: int) -> None:
+    """ImageFolder + RandomResizedCrop + flip + ToTensor + Normalize: images/s.
+
+    Compared with a single-process PIL + numpy loop doing the same work (torchvision
+    0.29.1 needs torch 2.14.1, which cannot be installed here).
+    """
+    from PIL import Image
+
+    import ember
+    from ember.data import DataLoader
+    from ember.vision import datasets
+    from ember.vision import transforms as T
+
+    root = tempfile.mkdtemp()
+    rng = np.random.default_rng(0)
+    for i in range(n_images):
+        folder = os.path.join(root, f"class{i % 4}")
+        os.makedirs(folder, exist_ok=True)
+        pixels = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(os.path.join(folder, f"{i}.jpg"), quality=90)
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    tf = T.Compose(
+        [T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(mean, std)]
+    )
+    ds = datasets.ImageFolder(root, transform=tf)
+    loader = DataLoader(ds, batch_size=32, shuffle=True, num_workers=workers)
+    for _ in loader:  # warm-up: start workers, page in the files
+        break
+    t0 = time.perf_counter()
+    n = sum(len(y) for _, y in loader)
+    ours = n / (time.perf_counter() - t0)
+
+    m, s = np.array(mean, np.float32), np.array(std, np.float32)
+    t0 = time.perf_counter()
+    for path, _ in ds.samples:
+        img = Image.open(path).convert("RGB")
+        i, j, h, w = T.RandomResizedCrop.get_params(img, (0.08, 1.0), (3 / 4, 4 / 3))
+        img = img.resize((224, 224), Image.Resampling.BILINEAR, box=(j, i, j + w, i + h))
+        if ember.rand(1).item() < 0.5:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        x = (np.asarray(img, np.float32) / 255 - m) / s
+        x.transpose(2, 0, 1).copy()
+    ref = len(ds.samples) / (time.perf_counter() - t0)
+    print(f"ImageFolder pipeline ({n_images} JPEGs 400x300 -> 224, batch 32):")
+    print(f"  ember DataLoader, {workers} workers: {ours:.0f} img/s")
+    print(f"  PIL+numpy loop, 1 process        : {ref:.0f} img/s  (ratio {ours / ref:.2f}x)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", default=DEFAULT_ROOT, help="folder with the Fashion-MNIST .gz files")
@@ -164,7 +212,11 @@ def main() -> None:
     p.add_argument("--torch-python", default=None, help="python of a venv with torch==2.13.0")
     p.add_argument("--framework", choices=["ember", "torch"], default="ember")
     p.add_argument("--weights", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--pipeline-images", type=int, default=256, help="0 skips the pipeline bench")
+    p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
+    if args.framework == "ember" and args.pipeline_images:
+        bench_pipeline(args.pipeline_images, args.workers)
     if not os.path.isfile(os.path.join(args.root, "train-images-idx3-ubyte.gz")):
         print(
             f"Fashion-MNIST not found in {args.root}; fetch Debian's dataset-fashion-mnist "

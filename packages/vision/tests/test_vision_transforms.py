@@ -181,3 +181,21 @@ def test_dataloader_workers_make_augmentation_reproducible():
     assert (a == b).all() and not (a == c).all()
     # The two workers (batches 0 and 1) draw different crops.
     assert not (a[:4] == a[4:8]).all()
+
+
+def test_random_perspective():
+    ember.manual_seed(4)
+    for _ in range(30):
+        start, end = T.RandomPerspective.get_params(40, 30, 0.5)
+        assert start == [[0, 0], [39, 0], [39, 29], [0, 29]]
+        (tlx, tly), (trx, try_), (brx, bry), (blx, bly) = end
+        assert 0 <= tlx <= 10 and 0 <= tly <= 7 and 29 <= trx <= 39 and 0 <= try_ <= 7
+        assert 29 <= brx <= 39 and 22 <= bry <= 29 and 0 <= blx <= 10 and 22 <= bly <= 29
+    img = _img(30, 40)
+    assert T.RandomPerspective(p=0.0)(img) is img
+    ember.manual_seed(9)
+    ember.rand(1)  # the coin is drawn first
+    start, end = T.RandomPerspective.get_params(40, 30, 0.3)
+    ember.manual_seed(9)
+    out = T.RandomPerspective(0.3, p=1.0)(img)
+    assert (np.asarray(out) == np.asarray(F.perspective(img, start, end))).all()

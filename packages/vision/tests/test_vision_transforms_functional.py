@@ -286,3 +286,17 @@ def test_bad_inputs():
         F.vflip(ember.zeros(3))
     with pytest.raises(TypeError, match="interpolation"):
         F.resize(ember.zeros(1, 4, 4), 2, interpolation="cubic-ish")
+
+
+def test_perspective_agrees_with_pil():
+    a = _rgb(31, 40)
+    s = [[0, 0], [39, 0], [39, 30], [0, 30]]
+    e = [[3, 2], [36, 1], [38, 27], [1, 29]]
+    pil = np.asarray(F.perspective(Image.fromarray(a), s, e, IM.NEAREST))
+    assert (_np(F.perspective(_t(a), s, e, IM.NEAREST)) == pil).all()
+    pil = np.asarray(F.perspective(Image.fromarray(a), s, e, IM.BILINEAR)).astype(int)
+    ten = _np(F.perspective(_t(a), s, e, IM.BILINEAR)).astype(int)
+    # Inside, both interpolate alike; at the border PIL fills where the tensor path blends.
+    assert np.abs(pil - ten)[4:-4, 4:-4].max() <= 1
+    same = F.perspective(_t(a), s, s, IM.NEAREST)
+    assert (_np(same) == a).all()

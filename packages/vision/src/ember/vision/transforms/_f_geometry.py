@@ -34,6 +34,7 @@ __all__ = [
     "get_image_size",
     "hflip",
     "pad",
+    "perspective",
     "resize",
     "resized_crop",
     "rotate",
@@ -353,3 +354,44 @@ def ten_crop(img: Any, size: Any, vertical_flip: bool = False) -> tuple[Any, ...
     """:func:`five_crop` of the image and of its (horizontally, or vertically) flipped copy."""
     flipped = vflip(img) if vertical_flip else hflip(img)
     return five_crop(img, size) + five_crop(flipped, size)
+
+
+def perspective_coefficients(
+    startpoints: Sequence[Sequence[float]], endpoints: Sequence[Sequence[float]]
+) -> np.ndarray:
+    """The 8 coefficients of the projective map taking ``endpoints`` to ``startpoints``.
+
+    (PIL's convention: they map each output pixel to the input pixel it samples.)
+    """
+    a = np.zeros((8, 8))
+    b = np.zeros(8)
+    for i, ((sx, sy), (ex, ey)) in enumerate(zip(startpoints, endpoints)):
+        a[2 * i] = [ex, ey, 1, 0, 0, 0, -sx * ex, -sx * ey]
+        a[2 * i + 1] = [0, 0, 0, ex, ey, 1, -sy * ex, -sy * ey]
+        b[2 * i], b[2 * i + 1] = sx, sy
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def perspective(
+    img: Any,
+    startpoints: Sequence[Sequence[float]],
+    endpoints: Sequence[Sequence[float]],
+    interpolation: Any = InterpolationMode.BILINEAR,
+    fill: Any = None,
+) -> Any:
+    """Warp so that the four ``startpoints`` (corners, [x, y]) land on ``endpoints``."""
+    check_image(img)
+    if len(startpoints) != 4 or len(endpoints) != 4:
+        raise ValueError("perspective needs 4 start points and 4 end points")
+    mode = as_mode(interpolation)
+    coeffs = perspective_coefficients(startpoints, endpoints)
+    if is_pil(img):
+        from PIL import Image
+
+        return img.transform(
+            img.size, Image.Transform.PERSPECTIVE, tuple(coeffs), pil_filter(mode),
+            fillcolor=pil_fill(fill, img),
+        )  # fmt: skip
+    _, h, w = dims(img)
+    inverse = np.append(coeffs, 1.0).reshape(3, 3)
+    return _warp_tensor(img, np.linalg.inv(inverse), (h, w), mode, fill)

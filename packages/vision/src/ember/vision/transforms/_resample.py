@@ -128,15 +128,17 @@ def affine_matrix(
 def warp(
     x: np.ndarray, inverse: np.ndarray, out_h: int, out_w: int, mode: str, fill: np.ndarray
 ) -> np.ndarray:
-    """Sample float ``x`` (..., C, H, W) at ``inverse @ (output pixel centre)``.
+    """Sample float ``x`` (..., C, H, W) at ``inverse @ (output pixel centre)`` (homogeneous).
 
     ``mode`` is ``"nearest"`` or ``"bilinear"``; points outside the image take
     ``fill`` (one value per channel).
     """
     h, w = x.shape[-2:]
     ys, xs = np.meshgrid(np.arange(out_h) + 0.5, np.arange(out_w) + 0.5, indexing="ij")
-    px = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2] - 0.5
-    py = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2] - 0.5
+    # A projective map in general; for affine maps the last row is (0, 0, 1).
+    w3 = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
+    px = (inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]) / w3 - 0.5
+    py = (inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]) / w3 - 0.5
     fill = np.asarray(fill, dtype=np.float64).reshape(-1, 1, 1)
     if mode == "nearest":
         ix, iy = np.floor(px + 0.5).astype(np.int64), np.floor(py + 0.5).astype(np.int64)

@@ -19,6 +19,7 @@ __all__ = [
     "RandomAffine",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomPerspective",
     "RandomResizedCrop",
     "RandomRotation",
     "RandomVerticalFlip",
@@ -338,3 +339,44 @@ class TenCrop(FiveCrop):
 
     def __call__(self, img: Any) -> tuple:
         return F.ten_crop(img, self.size, self.vertical_flip)
+
+
+class RandomPerspective(_Simple):
+    """With probability ``p``, a random perspective warp moving each corner inwards.
+
+    ``distortion_scale`` (0..1) bounds how far a corner moves, as a fraction of
+    half the image size.
+    """
+
+    _args = ("distortion_scale", "p", "interpolation", "fill")
+
+    def __init__(
+        self,
+        distortion_scale: float = 0.5,
+        p: float = 0.5,
+        interpolation: Any = InterpolationMode.BILINEAR,
+        fill: Any = 0,
+    ) -> None:
+        if not 0 <= distortion_scale <= 1:
+            raise ValueError(f"distortion_scale must be in [0, 1], got {distortion_scale}")
+        self.distortion_scale, self.p = distortion_scale, p
+        self.interpolation, self.fill = as_mode(interpolation), fill
+
+    @staticmethod
+    def get_params(width: int, height: int, distortion_scale: float):
+        """``(startpoints, endpoints)``: the corners and where they move (lists of [x, y])."""
+        dw, dh = int(distortion_scale * (width // 2)), int(distortion_scale * (height // 2))
+        r = _random.randint
+        top_left = [r(0, dw + 1), r(0, dh + 1)]
+        top_right = [r(width - dw - 1, width), r(0, dh + 1)]
+        bottom_right = [r(width - dw - 1, width), r(height - dh - 1, height)]
+        bottom_left = [r(0, dw + 1), r(height - dh - 1, height)]
+        start = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
+        return start, [top_left, top_right, bottom_right, bottom_left]
+
+    def __call__(self, img: Any) -> Any:
+        if not _random.coin(self.p):
+            return img
+        _, h, w = dims(img)
+        start, end = self.get_params(w, h, self.distortion_scale)
+        return F.perspective(img, start, end, self.interpolation, self.fill)
