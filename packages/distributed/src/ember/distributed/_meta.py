@@ -9,6 +9,7 @@ exchange is one small all-gather: microseconds against the data transfer.
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -46,6 +47,8 @@ DTYPES = (
     "uint32",
     "uint64",
 )
+_OP_CODE = {name: i for i, name in enumerate(OPS)}
+_DTYPE_CODE = {name: i for i, name in enumerate(DTYPES)}
 REDOPS = ("SUM", "PRODUCT", "MIN", "MAX", "AVG", "BAND", "BOR", "BXOR")
 _MAX_DIMS = 8
 HEADER_LEN = 16
@@ -54,21 +57,19 @@ HEADER_LEN = 16
 
 def header(op: str, shape=(), dtype=None, root: int = -1, redop: str | None = None) -> np.ndarray:
     """The int64 header of one rank's call."""
-    h = np.full(HEADER_LEN, -1, np.int64)
-    h[0] = OPS.index(op)
+    code = -1
     if dtype is not None:
-        name = np.dtype(dtype).name
-        h[1] = DTYPES.index(name) if name in DTYPES else 100 + zlib.crc32(name.encode()) % 1000
-    h[2] = root
-    h[3] = REDOPS.index(redop) if redop is not None else -1
+        name = dtype.name if isinstance(dtype, np.dtype) else np.dtype(dtype).name
+        code = _DTYPE_CODE.get(name)
+        if code is None:
+            code = 100 + zlib.crc32(name.encode()) % 1000
     shape = tuple(int(s) for s in shape)
-    h[4] = len(shape)
-    h[5 : 5 + min(len(shape), _MAX_DIMS)] = shape[:_MAX_DIMS]
-    h[13] = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    dims = list(shape[:_MAX_DIMS]) + [-1] * (_MAX_DIMS - min(len(shape), _MAX_DIMS))
     # dims past the eighth still count: fold them into one number (same on every rank)
-    extra = np.asarray(shape[_MAX_DIMS:], np.int64).tobytes()
-    h[14] = zlib.crc32(extra) if len(shape) > _MAX_DIMS else 0
-    return h
+    extra = zlib.crc32(repr(shape[_MAX_DIMS:]).encode()) if len(shape) > _MAX_DIMS else 0
+    redop_code = REDOPS.index(redop) if redop is not None else -1
+    row = [_OP_CODE[op], code, root, redop_code, len(shape), *dims, math.prod(shape), extra, -1]
+    return np.array(row, np.int64)
 
 
 def describe(h: np.ndarray) -> str:
@@ -91,9 +92,10 @@ def describe(h: np.ndarray) -> str:
 def mismatch(name: str, table: np.ndarray, ranks: list[int]) -> str | None:
     """None when every row of ``table`` agrees; else the error text naming the ranks
     (global ranks, from ``ranks``) and what each called."""
-    differ = np.nonzero((table != table[0]).any(axis=1))[0]
-    if differ.size == 0:
+    same = table == table[0]
+    if same.all():
         return None
+    differ = np.nonzero(~same.all(axis=1))[0]
     fields = table[differ[0]] != table[0]
     what = "operations" if fields[0] else "arguments"
     if not fields[0] and (fields[4:15].any()):

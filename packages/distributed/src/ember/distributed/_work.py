@@ -17,13 +17,21 @@ from collections.abc import Generator
 
 __all__ = ["DistError", "DistTimeoutError", "Work"]
 
-# Spin this many times on a request before yielding the CPU between polls: short
-# operations finish inside the spin, long ones stop starving the peers that share
-# our cores (4 ranks on 2 cores is the common test setting).
-_SPINS = 64
+# How long to poll a request flat out before yielding the CPU between polls. With a
+# core per rank, spinning is fastest (MPI's own blocking waits spin too), so spin for
+# a while; when the ranks on this host outnumber its cores (4 ranks on 2 cores in the
+# tests), a spinning rank steals the core its peer needs, so yield at once. The MPI
+# backend sets this when it starts (``set_spin``).
+_spin_s = 0.002
 # After this long, the peer is probably busy elsewhere: sleep between polls.
 _NAP_AFTER_S = 0.05
 _NAP_S = 2e-4
+
+
+def set_spin(seconds: float) -> None:
+    """How long ``poll`` spins before it starts yielding the CPU."""
+    global _spin_s
+    _spin_s = float(seconds)
 
 
 class DistError(RuntimeError):
@@ -39,21 +47,20 @@ def poll(request, deadline: float, describe) -> None:
     (a ``time.monotonic()`` value). ``describe()`` names the operation for the error."""
     if request.test():
         return
-    start = time.monotonic()
-    spins = 0
-    yield_ = os.sched_yield
-    while not request.test():
-        spins += 1
-        if spins < _SPINS:
+    clock = time.monotonic
+    start = clock()
+    spin_until = start + _spin_s
+    test = request.test
+    while not test():
+        now = clock()
+        if now < spin_until:
             continue
-        if spins & 63 == 0:
-            now = time.monotonic()
-            if now > deadline:
-                raise DistTimeoutError(describe())
-            if now - start > _NAP_AFTER_S:
-                time.sleep(_NAP_S)
-                continue
-        yield_()
+        if now > deadline:
+            raise DistTimeoutError(describe())
+        if now - start > _NAP_AFTER_S:
+            time.sleep(_NAP_S)
+        else:
+            os.sched_yield()
 
 
 class Work:

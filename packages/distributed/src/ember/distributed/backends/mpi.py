@@ -9,10 +9,13 @@ reduced in float32 by the caller (MPI has no portable 16-bit float type).
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
 import numpy as np
+
+from .. import _work
 
 __all__ = ["MPIBackend", "available", "world"]
 
@@ -172,6 +175,10 @@ def world() -> tuple[MPIBackend, int, int]:
     hook that turns an uncaught exception on one rank into ending the whole job."""
     MPI = _mpi()
     backend = MPIBackend(MPI.COMM_WORLD)
+    local = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
+    oversubscribed = local.Get_size() > (os.cpu_count() or 1)
+    local.Free()
+    _work.set_spin(0.0 if oversubscribed else 0.002)
     if backend.size > 1:
         _abort_on_uncaught_exception(MPI, backend.rank)
     return backend, backend.rank, backend.size
