@@ -295,3 +295,27 @@ def test_init_functions():
     assert nn.init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         nn.init.xavier_uniform_(ember.empty(3))
+
+
+def test_inplace_activations_keep_gradients_correct_under_autograd():
+    """In-place activations on graph tensors: the derivative must use the old values."""
+    import numpy as np
+
+    import ember
+    import ember.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    for fn in (lambda t, ip: F.leaky_relu(t, 0.2, inplace=ip),
+               lambda t, ip: F.elu(t, 1.0, inplace=ip),
+               lambda t, ip: F.hardtanh(t, -0.5, 0.5, inplace=ip)):
+        xs = [ember.from_numpy(rng.standard_normal((3, 4))).requires_grad_() for _ in range(2)]
+        xs[1].detach().numpy()[...] = xs[0].detach().numpy()
+        outs = []
+        for x, ip in zip(xs, (False, True)):
+            h = x * 2.0  # a non-leaf, overwritten in place when ip
+            y = fn(h, ip)
+            if ip:
+                assert y is h
+            (y * y).sum().backward()
+            outs.append(x.grad.numpy())
+        np.testing.assert_allclose(outs[1], outs[0])

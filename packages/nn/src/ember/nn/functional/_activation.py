@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import ember as E
+from ember import _tensor
 from ember._tensor import Tensor
 from ember.nn.functional import _prim
 
@@ -44,18 +45,24 @@ def _check(x, name: str) -> None:
         raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
 
 
-def _inplace(x: Tensor, y: Tensor, inplace: bool) -> Tensor:
-    # in-place variants write the result into the input (autograd records the copy)
+def _inplace(x: Tensor, fn, inplace: bool) -> Tensor:
+    """``fn(x)``, written into ``x`` when ``inplace``. Under autograd the engine computes
+    ``fn`` from a recorded copy of x's old value before overwriting it, so derivatives
+    that need the input (leaky_relu, elu, ...) stay correct."""
     if not inplace:
-        return y
-    x.copy_(y)
+        return fn(x)
+    engine = _tensor._engine
+    if x._ag is not None and engine is not None and engine.is_grad_enabled():
+        if engine.inplace(x, fn, (x,), None):
+            return x
+    x.copy_(fn(x))
     return x
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     _check(input, "relu")
-    return _inplace(input, E.relu(input), inplace)
+    return _inplace(input, lambda input: E.relu(input), inplace)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -71,7 +78,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x."""
     _check(input, "leaky_relu")
-    return _inplace(input, E.where(input > 0, input, input * negative_slope), inplace)
+    return _inplace(input, lambda input: E.where(input > 0, input, input * negative_slope), inplace)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -91,8 +98,11 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1)."""
     _check(input, "elu")
-    y = E.where(input > 0, input, E.expm1(E.clamp(input, max=0.0)) * alpha)
-    return _inplace(input, y, inplace)
+    return _inplace(
+        input,
+        lambda input: E.where(input > 0, input, E.expm1(E.clamp(input, max=0.0)) * alpha),
+        inplace,
+    )
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -101,7 +111,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalizing constants."""
-    return _inplace(input, elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
+    return _inplace(input, lambda input: elu(input, _SELU_ALPHA) * _SELU_SCALE, inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -109,8 +119,11 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _check(input, "celu")
     if alpha == 0:
         raise ValueError("celu: alpha must be non-zero")
-    y = E.where(input > 0, input, E.expm1(E.clamp(input, max=0.0) / alpha) * alpha)
-    return _inplace(input, y, inplace)
+    return _inplace(
+        input,
+        lambda input: E.where(input > 0, input, E.expm1(E.clamp(input, max=0.0) / alpha) * alpha),
+        inplace,
+    )
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -127,12 +140,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
     _check(input, "silu")
-    return _inplace(input, E.silu(input), inplace)
+    return _inplace(input, lambda input: E.silu(input), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return _inplace(input, input * E.tanh(softplus(input)), inplace)
+    return _inplace(input, lambda input: input * E.tanh(softplus(input)), inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -152,19 +165,19 @@ def hardtanh(
     _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
-    return _inplace(input, E.clamp(input, min_val, max_val), inplace)
+    return _inplace(input, lambda input: E.clamp(input, min_val, max_val), inplace)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
     _check(input, "hardsigmoid")
-    return _inplace(input, E.clamp(input / 6.0 + 0.5, 0.0, 1.0), inplace)
+    return _inplace(input, lambda input: E.clamp(input / 6.0 + 0.5, 0.0, 1.0), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
     _check(input, "hardswish")
-    return _inplace(input, input * E.clamp(input / 6.0 + 0.5, 0.0, 1.0), inplace)
+    return _inplace(input, lambda input: input * E.clamp(input / 6.0 + 0.5, 0.0, 1.0), inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -194,7 +207,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value."""
     _check(input, "threshold")
-    return _inplace(input, E.where(input > threshold, input, value), inplace)
+    return _inplace(input, lambda input: E.where(input > threshold, input, value), inplace)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

@@ -21,11 +21,11 @@ def _mask(shape, p: float, x: Tensor) -> Tensor:
 
 
 def _apply(x: Tensor, mask: Tensor, inplace: bool) -> Tensor:
-    y = x * mask
-    if inplace:
-        x.copy_(y)
-        return x
-    return y
+    if not inplace:
+        return x * mask
+    from ember.nn.functional._activation import _inplace
+
+    return _inplace(x, lambda t: t * mask, True)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
