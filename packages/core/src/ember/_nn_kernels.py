@@ -20,6 +20,8 @@ Threads: OpenMP over batch, channels or rows above ~64k elements of work;
 
 from __future__ import annotations
 
+import numpy as _np
+
 from ember._nn_kernels_conv import col2im, conv_output_shape, im2col
 from ember._nn_kernels_loss import (
     cross_entropy_backward,
@@ -93,3 +95,40 @@ __all__ = [
     "softmax",
     "softmax_backward",
 ]
+
+
+# ----- CUDA: the same functions on CuPy arrays (ember._cuda.nn, ember._cuda.nn_norm) -----
+_CUDA_MODULES = ("ember._cuda.nn", "ember._cuda.nn_norm")
+
+
+def _cuda_version(name: str):
+    import importlib
+
+    for mod in _CUDA_MODULES:
+        fn = getattr(importlib.import_module(mod), name, None)
+        if fn is not None:
+            return fn
+    return None
+
+
+def _device_dispatch(name: str, cpu_fn):
+    """``cpu_fn``, or its CUDA version when the first argument is a CUDA array; a kernel
+    with no CUDA version raises NotImplementedError there (never a copy to the host)."""
+
+    def fn(x, *args, **kwargs):
+        if type(x) is not _np.ndarray and hasattr(x, "__cuda_array_interface__"):
+            impl = _cuda_version(name)
+            if impl is None:
+                raise NotImplementedError(f"{name} is not implemented for device cuda")
+            return impl(x, *args, **kwargs)
+        return cpu_fn(x, *args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = cpu_fn.__doc__
+    fn.__wrapped__ = cpu_fn
+    return fn
+
+
+for _name in __all__:
+    if _name != "pool_output_size" and _name != "conv_output_shape":
+        globals()[_name] = _device_dispatch(_name, globals()[_name])

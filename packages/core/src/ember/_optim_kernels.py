@@ -254,3 +254,44 @@ def sgd_step(
         nesterov=nesterov,
         maximize=maximize,
     )
+
+
+# ----- CUDA: the same updates on CuPy arrays (ember._cuda.optim), one launch per call -----
+def _is_cuda(a) -> bool:
+    return type(a) is not np.ndarray and hasattr(a, "__cuda_array_interface__")
+
+
+_fusable_cpu, _adam_multi_cpu, _sgd_multi_cpu = fusable, adam_step_multi, sgd_step_multi
+
+
+def fusable(*arrays) -> bool:  # noqa: F811 - adds the CUDA case to the CPU test above
+    """True when the arrays qualify for one fused update: all CPU numpy arrays (see the
+    CPU rules above) or all C-contiguous CUDA arrays of one float dtype and device."""
+    first = next((a for a in arrays if a is not None), None)
+    if first is not None and _is_cuda(first):
+        from ember._cuda import optim as _cuda_optim
+
+        return _cuda_optim.fusable(*arrays)
+    return _fusable_cpu(*arrays)
+
+
+def adam_step_multi(params, *args, **kwargs) -> None:  # noqa: F811
+    """One Adam/AdamW step over a list of tensors (CPU numpy or CUDA arrays), in place."""
+    if params and _is_cuda(params[0]):
+        from ember._cuda import optim as _cuda_optim
+
+        return _cuda_optim.adam_step_multi(params, *args, **kwargs)
+    return _adam_multi_cpu(params, *args, **kwargs)
+
+
+def sgd_step_multi(params, *args, **kwargs) -> None:  # noqa: F811
+    """One SGD step over a list of tensors (CPU numpy or CUDA arrays), in place."""
+    if params and _is_cuda(params[0]):
+        from ember._cuda import optim as _cuda_optim
+
+        return _cuda_optim.sgd_step_multi(params, *args, **kwargs)
+    return _sgd_multi_cpu(params, *args, **kwargs)
+
+
+adam_step_multi.__doc__ = _adam_multi_cpu.__doc__
+sgd_step_multi.__doc__ = _sgd_multi_cpu.__doc__

@@ -39,6 +39,18 @@ def asarray(r, dtype=None):
     return r if dtype is None or r.dtype == dtype else r.astype(dtype)
 
 
+def strided_view(src, shape, strides, like=None):
+    """A view of ``src`` with ``shape`` and byte ``strides``, writeable when ``like`` (default
+    ``src``) is: numpy's as_strided, or CuPy's for a CUDA array (numpy's would try to turn
+    the device array into a host one)."""
+    like = src if like is None else like
+    if type(src) is _ndarray:
+        return np.lib.stride_tricks.as_strided(src, shape, strides, writeable=like.flags.writeable)
+    from cupy.lib.stride_tricks import as_strided
+
+    return as_strided(src, shape, strides)
+
+
 def record_if_needed(out, inputs: tuple, name: str, params=None):
     """Record an op whose outputs (a Tensor or a tuple of them) are already wrapped."""
     for x in inputs:

@@ -15,7 +15,7 @@ import numpy as np
 from ember._ops import math as _m
 from ember._ops import shape as _s
 from ember._ops._dispatch import asarray as _asarray
-from ember._ops._dispatch import result
+from ember._ops._dispatch import result, strided_view
 from ember._ops.linalg import matmul
 from ember._registry import register
 from ember._tensor import Tensor, _view_of, _wrap, _wrap_dim
@@ -62,7 +62,7 @@ def _diag_view(a, offset: int, d1: int, d2: int):
     strides = tuple(a.strides[i] for i in rest) + (a.strides[d1] + a.strides[d2],)
     if v.size == 0:
         return np.empty(out_shape, a.dtype) if 0 in out_shape else v.reshape(out_shape)
-    return np.lib.stride_tricks.as_strided(v, out_shape, strides, writeable=a.flags.writeable)
+    return strided_view(v, out_shape, strides, like=a)
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

@@ -207,11 +207,21 @@ def _rsqrt(a):
 
 
 def _erf_any(a):
+    if type(a) is not _ndarray and hasattr(a, "__cuda_array_interface__"):
+        return _cuda_unary("erf", a)  # numpy and CuPy have no erf ufunc: ember's kernel
     return _kernels_bridge.unary_required("erf", a)
 
 
 def _erfc_any(a):
+    if type(a) is not _ndarray and hasattr(a, "__cuda_array_interface__"):
+        return _cuda_unary("erfc", a)
     return _kernels_bridge.unary_required("erfc", a)
+
+
+def _cuda_unary(name: str, a):
+    from ember._cuda.elementwise import unary
+
+    return unary(name, a)
 
 
 def _frac(a):

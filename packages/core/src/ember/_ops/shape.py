@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember._ops._dispatch import record_if_needed
+from ember._ops._dispatch import record_if_needed, strided_view
 from ember._registry import register
 from ember._tensor import Tensor, _view_of, _wrap, _wrap_dim
 
@@ -236,7 +236,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
     if len(sizes) < a.ndim and all(s == 1 for s in a.shape[: a.ndim - len(sizes)]):
         # Legacy PyTorch (the seed's linear-regression loop: a (1,) weight expanded
         # to a 0-d sample) allowed dropping leading size-1 dims; keep that.
-        a = a.reshape(a.shape[a.ndim - len(sizes):])
+        a = a.reshape(a.shape[a.ndim - len(sizes) :])
         input = _view_result(input, a, "view", a.shape)
     if len(sizes) < a.ndim:
         raise RuntimeError(
@@ -347,7 +347,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     st = a.strides
     shape = a.shape[:d] + (count,) + a.shape[d + 1 :] + (size,)
     strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
-    r = np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
+    r = strided_view(a, shape, strides)
     return _view_result(input, r, "unfold", (d, size, step))
 
 
@@ -411,6 +411,10 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def _root_and_offset(a: np.ndarray):
     """The array owning ``a``'s memory and ``a``'s byte offset into it."""
     root = a
+    if type(a) is not np.ndarray:  # a CUDA array: same walk, device pointers
+        while root.base is not None:
+            root = root.base
+        return root, a.data.ptr - root.data.ptr
     while isinstance(root.base, np.ndarray):
         root = root.base
     start = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
@@ -449,9 +453,7 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
             f"as_strided: setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
             f"{offset} require elements outside the storage of {flat.size} elements"
         )
-    r = np.lib.stride_tricks.as_strided(
-        flat[offset:], size, tuple(s * item for s in stride), writeable=a.flags.writeable
-    )
+    r = strided_view(flat[offset:], size, tuple(s * item for s in stride), like=a)
     return _view_result(input, r, "as_strided", (size, stride, offset))
 
 
