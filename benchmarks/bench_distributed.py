@@ -137,14 +137,14 @@ def main() -> None:
         return
 
     print("all_reduce, float32, 2 processes (median; GB/s = buffer size / time)")
-    print(
-        f"{'size':>8} {'mpi4py':>10} {'ember':>10} {'GB/s mpi4py':>12} {'GB/s ember':>11} {'ember/raw':>10}"
-    )  # noqa: E501
+    head = ("size", "mpi4py", "ember", "GB/s mpi4py", "GB/s ember", "ember/raw")
+    print("{:>8} {:>10} {:>10} {:>12} {:>11} {:>10}".format(*head))
     for row in _launch(2, "allreduce", *map(str, ns.sizes)):
         gb = row["mb"] / 1024
         print(
             f"{row['mb']:>6}MB {row['raw'] * 1e3:>8.2f}ms {row['ember'] * 1e3:>8.2f}ms "
-            f"{gb / row['raw']:>12.2f} {gb / row['ember']:>11.2f} {row['ember'] / row['raw']:>10.3f}"
+            f"{gb / row['raw']:>12.2f} {gb / row['ember']:>11.2f} "
+            f"{row['ember'] / row['raw']:>10.3f}"
         )
     one = _launch(1, "ddp", str(ns.steps), str(ns.batch))[0]["step"]
     two = _launch(2, "ddp", str(ns.steps), str(ns.batch))[0]["step"]
