@@ -84,7 +84,9 @@ def tests(session: nox.Session) -> None:
     """Every package's tests in one venv (what CI runs)."""
     pkgs = present()
     _install(session, pkgs)
-    session.install("scipy")  # examples/numpy_extension.py's smoke test calls scipy.signal
+    # example smoke tests: numpy_extension.py calls scipy.signal, reinforce_cartpole.py
+    # interacts with gymnasium's CartPole
+    session.install("scipy", "gymnasium")
     paths = [f"packages/{p}/tests" for p in pkgs]
     _pytest(session, paths + (["tests"] if (ROOT / "tests").is_dir() else []))
 

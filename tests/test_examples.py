@@ -16,8 +16,14 @@ SHORT_RUNS = {
     "linear_regression.py": ["--epochs", "5"],
     "optnet_qp.py": ["--steps", "5"],
     "numpy_extension.py": [],
+    "dcgan_mnist.py": ["--steps", "2", "--epochs", "1", "--outf", "{tmp}"],
+    "reinforce_cartpole.py": ["--episodes", "3"],
 }
-NEEDS = {"numpy_extension.py": ["scipy", "ember.nn"]}
+NEEDS = {
+    "numpy_extension.py": ["scipy", "ember.nn"],
+    "dcgan_mnist.py": ["ember.vision", "ember.optim"],
+    "reinforce_cartpole.py": ["gymnasium", "ember.nn", "ember.optim"],
+}
 
 
 def _missing(mods):
@@ -45,7 +51,7 @@ def test_every_example_has_a_smoke_run():
 
 
 @pytest.mark.parametrize("script", sorted(SHORT_RUNS))
-def test_example_runs(script):
+def test_example_runs(script, tmp_path):
     missing = _missing(NEEDS.get(script, []))
     if missing:
         pytest.skip(f"{script} needs {missing}")
