@@ -15,12 +15,17 @@ The data: Debian's ``dataset-fashion-mnist`` package, e.g.
 
 The PyTorch run happens in a subprocess with ``--torch-python`` (a venv with
 torch==2.13.0 and numpy; not ember's dependency).
+
+A second figure: images/s of an ImageFolder + RandomResizedCrop + flip +
+ToTensor + Normalize pipeline through ember's DataLoader with ``--workers``,
+against a one-process PIL + numpy loop doing the same work.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import os
 import subprocess
@@ -209,7 +214,11 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=None, help="use only the first N images")
-    p.add_argument("--torch-python", default=None, help="python of a venv with torch==2.13.0")
+    p.add_argument(
+        "--torch-python",
+        default=None,
+        help="python of a venv with torch==2.13.0 (default: this one)",
+    )
     p.add_argument("--framework", choices=["ember", "torch"], default="ember")
     p.add_argument("--weights", default=None, help=argparse.SUPPRESS)
     p.add_argument("--pipeline-images", type=int, default=256, help="0 skips the pipeline bench")
@@ -241,6 +250,8 @@ def main() -> None:
         f"total {ours['total_s']:.1f} s"
     )
     torch_py = args.torch_python
+    if torch_py is None and importlib.util.find_spec("torch") is not None:
+        torch_py = sys.executable  # e.g. `nox -s bench`, whose venv has torch beside ember
     if torch_py is None:
         print("  torch  : skipped (pass --torch-python /path/to/venv/bin/python)")
         return
