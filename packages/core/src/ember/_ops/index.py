@@ -411,15 +411,15 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
         # A 0-d tensor has one element and no dims: (1, 0) if it is nonzero, else (0, 0).
         n = int(bool(input._a))
         if as_tuple:
-            return (_wrap(np.zeros(n, np.int64)),)
-        return _wrap(np.zeros((n, 0), np.int64))
+            return (_wrap(np.zeros(n, np.int64, like=input._a)),)
+        return _wrap(np.zeros((n, 0), np.int64, like=input._a))
     idx = np.nonzero(input._a)
     if as_tuple:
         return tuple(_wrap(i.astype(np.int64)) for i in idx)
     return _wrap(
         np.stack(idx, axis=1).astype(np.int64)
         if idx
-        else np.zeros((int(bool(input._a)), 0), np.int64)
+        else np.zeros((int(bool(input._a)), 0), np.int64, like=input._a)
     )
 
 

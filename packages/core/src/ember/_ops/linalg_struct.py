@@ -110,7 +110,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     shape = list(input.shape[:-1])
     for d in sorted((d1, d2)):
         shape.insert(d, m)
-    zeros = _wrap(np.zeros(shape, input._a.dtype))
+    zeros = _wrap(np.zeros(shape, input._a.dtype, like=input._a))
     return diagonal_scatter(zeros, input, offset, d1, d2)
 
 

@@ -441,7 +441,7 @@ def _write_out(out: Tensor, r: Tensor) -> Tensor:
                 f"out= tensor has shape {tuple(out.shape)} but the result has shape "
                 f"{tuple(r.shape)}"
             )
-        out._a = np.empty(r._a.shape, out._a.dtype)
+        out._a = np.empty(r._a.shape, out._a.dtype, like=out._a)
     out._a[...] = r._a
     out._bump()
     return out

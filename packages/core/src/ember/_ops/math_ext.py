@@ -97,7 +97,7 @@ def _lgamma_np(x):
     with np.errstate(all="ignore"):
         refl = x < 0.5
         z = np.where(refl, 1.0 - x, x) - 1.0
-        s = np.full(z.shape, _LANCZOS[0])
+        s = np.full_like(z, _LANCZOS[0])
         for i in range(1, 9):
             s = s + _LANCZOS[i] / (z + i)
         t = z + _LANCZOS_G + 0.5
@@ -121,7 +121,7 @@ def _digamma_np(x):
         # Reflection: psi(x) = psi(1 - x) - pi / tan(pi x).
         cot = _math.pi / np.tan(_math.pi * (x - np.floor(x)))
         z = np.where(refl, 1.0 - x, x)
-        acc = np.zeros(z.shape)
+        acc = np.zeros_like(z)
         for _ in range(10):  # recurrence psi(z) = psi(z + 1) - 1/z until z >= 10
             small = z < 10
             acc = acc - np.where(small, 1.0 / z, 0.0)
@@ -143,7 +143,7 @@ def _polygamma_np(n: int, x):
     s = n + 1
     with np.errstate(all="ignore"):
         z = x.copy()
-        acc = np.zeros(z.shape)
+        acc = np.zeros_like(z)
         finite = np.isfinite(z)
         low = float(np.min(z[finite])) if finite.any() else 20.0
         for _ in range(max(0, int(np.ceil(20 - low)))):  # shift until z >= 20
@@ -195,7 +195,7 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     from ember._ops.shape import unsqueeze
 
     x = input if input.is_floating_point() else input.to(_dtype._default_float)
-    offs = _wrap(-np.arange(p, dtype=x._a.dtype) / 2)
+    offs = _wrap(-np.arange(p, dtype=x._a.dtype, like=x._a) / 2)
     return _sum(lgamma(unsqueeze(x, -1) + offs), -1) + p * (p - 1) / 4 * _math.log(_math.pi)
 
 

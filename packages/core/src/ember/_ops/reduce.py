@@ -148,7 +148,7 @@ def _arg_pair(input: Tensor, dim, keepdim, name, tuple_type):
     d = _wrap_dim(dim, a.ndim)
     _empty_check(a, name, (d,) if a.ndim else None)
     if a.ndim == 0:
-        idx = np.zeros((), np.int64)
+        idx = np.zeros((), np.int64, like=a)
         vals = a.copy()
     else:
         idx = (a.argmax if name == "max" else a.argmin)(axis=d, keepdims=True)
@@ -326,11 +326,11 @@ def _cum_ext(input: Tensor, dim: int, ufunc, tuple_type, name):
     a = input._a
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        return tuple_type(_wrap(a.copy()), _wrap(np.zeros((), np.int64)))
+        return tuple_type(_wrap(a.copy()), _wrap(np.zeros((), np.int64, like=a)))
     vals = ufunc.accumulate(a, axis=d)
     # The index of the running extreme: the last position where the value equals it.
     n = a.shape[d]
-    pos = np.arange(n).reshape((-1,) + (1,) * (a.ndim - d - 1))
+    pos = np.arange(n, like=a).reshape((-1,) + (1,) * (a.ndim - d - 1))
     hit = np.where((a == vals) | (np.isnan(a) if a.dtype.kind == "f" else False), pos, 0)
     idx = np.maximum.accumulate(hit, axis=d).astype(np.int64)
     values = _wrap(vals)

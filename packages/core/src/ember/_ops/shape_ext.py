@@ -236,7 +236,7 @@ def _pad_constant(input: Tensor, pairs, value) -> Tensor:
             f"pad(): the input size {list(a.shape)} with padding {pairs} gives a negative "
             f"output size {list(shape)}"
         )
-    r = np.full(shape, value, dtype=a.dtype)
+    r = np.full(shape, value, dtype=a.dtype, like=a)
     dst = tuple(
         slice(max(lo, 0), max(lo, 0) + s + min(lo, 0) + min(hi, 0))
         for s, (lo, hi) in zip(a.shape, pairs, strict=True)

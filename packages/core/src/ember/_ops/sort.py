@@ -81,7 +81,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     _check_sortable(a, "sort")
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        return _pick(input, np.zeros((), np.int64), 0, "sort", _sort_t)
+        return _pick(input, np.zeros((), np.int64, like=a), 0, "sort", _sort_t)
     return _pick(input, _argsort(a, d, descending, stable), d, "sort", _sort_t)
 
 
@@ -91,7 +91,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     _check_sortable(a, "argsort")
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        return _wrap(np.zeros((), np.int64))
+        return _wrap(np.zeros((), np.int64, like=a))
     return _wrap(_argsort(a, d, descending, stable).astype(np.int64, copy=False))
 
 
@@ -111,17 +111,19 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
             f"topk(): selected index k={k} out of range for dimension {d} of size {n}"
         )
     if a.ndim == 0:
-        return _pick(input, np.zeros((), np.int64), 0, "topk", _topk_t)
+        return _pick(input, np.zeros((), np.int64, like=a), 0, "topk", _topk_t)
     if 0 < k < n // 4 and a.dtype.kind == "f":
         # Partition first: O(n) to find the k candidates, then sort only those.
         kth = n - k if largest else k - 1
         part = np.argpartition(a, kth, axis=d)
-        part = np.take(part, np.arange(n - k, n) if largest else np.arange(k), axis=d)
+        part = np.take(
+            part, np.arange(n - k, n, like=a) if largest else np.arange(k, like=a), axis=d
+        )
         vals = np.take_along_axis(a, part, axis=d)
         order = _argsort(vals, d, largest)
         idx = np.take_along_axis(part, order, axis=d)
     else:
-        idx = np.take(_argsort(a, d, largest), np.arange(k), axis=d)
+        idx = np.take(_argsort(a, d, largest), np.arange(k, like=a), axis=d)
     return _pick(input, idx, d, "topk", _topk_t)
 
 
@@ -136,7 +138,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
             f"kthvalue(): selected number k={k} out of range for dimension {d} of size {n}"
         )
     if a.ndim == 0:
-        return _pick(input, np.zeros((), np.int64), 0, "kthvalue", _kthvalue_t)
+        return _pick(input, np.zeros((), np.int64, like=a), 0, "kthvalue", _kthvalue_t)
     idx = np.take(_argsort(a, d, False), [k - 1], axis=d)
     return _pick(input, idx, d, "kthvalue", _kthvalue_t, keepdim)
 
@@ -148,7 +150,7 @@ def _median_dim(input: Tensor, dim, keepdim, ignore_nan: bool, name, tuple_type)
     if a.size == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size")
     if a.ndim == 0:
-        return _pick(input, np.zeros((), np.int64), 0, name, tuple_type)
+        return _pick(input, np.zeros((), np.int64, like=a), 0, name, tuple_type)
     order = _argsort(a, d, False)
     n = a.shape[d]
     if a.dtype.kind == "f":
@@ -160,7 +162,7 @@ def _median_dim(input: Tensor, dim, keepdim, ignore_nan: bool, name, tuple_type)
             # Any NaN in the row makes the median NaN (the first NaN, which sorts at n - nans).
             pos = np.where(nans > 0, n - nans, (n - 1) // 2)
     else:
-        pos = np.full((1,) * a.ndim, (n - 1) // 2)
+        pos = np.full((1,) * a.ndim, (n - 1) // 2, like=a)
         pos = np.broadcast_to(pos, order.shape[:d] + (1,) + order.shape[d + 1 :])
     idx = np.take_along_axis(order, pos.astype(np.intp), axis=d)
     return _pick(input, idx, d, name, tuple_type, keepdim)
@@ -197,7 +199,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     _check_sortable(a, "mode")
     d = _wrap_dim(dim, a.ndim)
     if a.ndim == 0:
-        return _pick(input, np.zeros((), np.int64), 0, "mode", _mode_t)
+        return _pick(input, np.zeros((), np.int64, like=a), 0, "mode", _mode_t)
     if a.shape[d] == 0:
         raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size")
     m = np.moveaxis(a, d, -1)
@@ -206,20 +208,20 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     order = np.argsort(rows, axis=1, kind="stable")
     s = np.take_along_axis(rows, order, axis=1)
     # Run lengths in each sorted row: a new run starts where the value changes.
-    start = np.ones(s.shape, bool)
+    start = np.ones(s.shape, bool, like=a)
     start[:, 1:] = s[:, 1:] != s[:, :-1]
     if s.dtype.kind == "f":
         start[:, 1:] &= ~(np.isnan(s[:, 1:]) & np.isnan(s[:, :-1]))
     run_id = np.cumsum(start, axis=1) - 1
-    r = np.arange(rows.shape[0])[:, None]
-    counts = np.zeros(s.shape, np.int64)
+    r = np.arange(rows.shape[0], like=a)[:, None]
+    counts = np.zeros(s.shape, np.int64, like=a)
     np.add.at(counts, (np.broadcast_to(r, s.shape), run_id), 1)
     best = counts.argmax(axis=1)  # first (smallest) run among equal counts
     in_best = run_id == best[:, None]
     last_pos = n - 1 - np.argmax(in_best[:, ::-1], axis=1)
     # The last occurrence in the input: the largest original index within the run
     # (stable sort keeps original order inside a run, so it sits at the run's end).
-    idx = order[np.arange(rows.shape[0]), last_pos].reshape(m.shape[:-1] + (1,))
+    idx = order[np.arange(rows.shape[0], like=a), last_pos].reshape(m.shape[:-1] + (1,))
     return _pick(input, np.moveaxis(idx, -1, d), d, "mode", _mode_t, keepdim)
 
 
@@ -269,7 +271,7 @@ def unique_consecutive(
         flat, shape = np.moveaxis(a, d, 0), None
     n = flat.shape[0]
     if n == 0:
-        change = np.zeros(0, bool)
+        change = np.zeros(0, bool, like=a)
     else:
         diff = flat[1:] != flat[:-1]
         if diff.ndim > 1:
