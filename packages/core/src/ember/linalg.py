@@ -16,6 +16,7 @@ from ember._ops import linalg as _lin
 from ember._ops import linalg_ext as _ext
 from ember._ops import linalg_struct as _struct
 from ember._ops import shape as _s
+from ember._ops._dispatch import cpu_only
 from ember._registry import register
 from ember._tensor import Tensor, _wrap
 
@@ -73,6 +74,7 @@ def inv(A: Tensor) -> Tensor:
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)`` without raising for singular input: ``info`` is 0 where the
     inversion succeeded and nonzero where the matrix is singular (inverse NaN there)."""
+    cpu_only("linalg.inv_ex", A)  # per-matrix error capture: numpy's LinAlgError
     a = _ext._float_matrix(A, "linalg.inv_ex")
     batch = a.reshape((-1,) + a.shape[-2:])
     out = np.full(batch.shape, np.nan, a.dtype)
@@ -96,6 +98,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)`` without raising: ``info`` is nonzero where ``A`` is not positive
     definite (``L`` is NaN there)."""
+    cpu_only("linalg.cholesky_ex", A)
     a = _ext._float_matrix(A, "linalg.cholesky_ex")
     batch = a.reshape((-1,) + a.shape[-2:])
     out = np.full(batch.shape, np.nan, a.dtype)
@@ -122,7 +125,7 @@ def qr(A: Tensor, mode: str = "reduced"):
         )
     q, r = _ext.qr(A, some=mode != "complete")
     if mode == "r":
-        q = _wrap(np.zeros((0,), A._a.dtype))
+        q = _wrap(np.zeros((0,), A._a.dtype, like=A._a))
     return _ext._qr_t(q, r)
 
 

@@ -96,6 +96,14 @@ def scalar_compute_dtype(xa, s):
     return None
 
 
+def cpu_only(name: str, *tensors) -> None:
+    """NotImplementedError naming op ``name`` and the device when a tensor is not on the
+    CPU: what an op without a CUDA path says (never a silent copy to the host)."""
+    for t in tensors:
+        if isinstance(t, Tensor) and type(t._a) is not _ndarray:
+            raise NotImplementedError(f"{name} is not implemented for device {t.device}")
+
+
 def raise_device_mismatch(x: Tensor, y: Tensor):
     raise RuntimeError(
         "Expected all tensors to be on the same device, but found at least two devices, "

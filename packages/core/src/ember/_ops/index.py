@@ -9,7 +9,7 @@ import numpy as np
 from ember import _dtype
 from ember import _tensor as _T
 from ember._ops._dispatch import asarray as _asarray
-from ember._ops._dispatch import record_if_needed, result
+from ember._ops._dispatch import raise_device_mismatch, record_if_needed, result
 from ember._registry import register
 from ember._tensor import Tensor, _view_of, _wrap, _wrap_dim
 
@@ -177,6 +177,9 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
                 f"tensor with dtype {condition.dtype}"
             )
         c = c.astype(bool)
+    for t in (input, other):
+        if isinstance(t, Tensor) and type(t._a) is not type(condition._a):
+            raise_device_mismatch(condition, t)
     rt = _dtype.result_type(input, other).np
     xa = input._a if isinstance(input, Tensor) else input
     ya = other._a if isinstance(other, Tensor) else other

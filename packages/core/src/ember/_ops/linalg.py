@@ -6,7 +6,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops._dispatch import asarray as _asarray
-from ember._ops._dispatch import result
+from ember._ops._dispatch import raise_device_mismatch, result
 from ember._registry import register
 from ember._tensor import Tensor
 
@@ -35,10 +35,7 @@ def _same_dtype(name, x: Tensor, y: Tensor):
             f"{y.dtype}"
         )
     if type(xa) is not type(ya):
-        raise RuntimeError(
-            f"{name}: expected all tensors to be on the same device, but found {x.device} and "
-            f"{y.device}"
-        )
+        raise_device_mismatch(x, y)
     if xa.dtype.kind == "b":
         raise RuntimeError(f"{name}: not implemented for 'Bool'")
     return xa, ya

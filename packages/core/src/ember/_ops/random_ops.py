@@ -16,6 +16,7 @@ import numpy as np
 from ember import _dtype
 from ember import _tensor as _T
 from ember._device import device as _device_cls
+from ember._ops._dispatch import cpu_only
 from ember._registry import register
 from ember._tensor import Tensor, _wrap
 from ember.random import Generator, _ArgError, default_generator
@@ -392,8 +393,7 @@ def multinomial(
     shape ``(num_samples,)``; 2-D: ``(rows, num_samples)``). Without replacement each
     row's samples are distinct."""
     w = _array(input)
-    if _dev_of(w) is not None:
-        raise NotImplementedError("multinomial is not implemented for device cuda")
+    cpu_only("multinomial", input)
     if w.ndim not in (1, 2):
         raise _ArgError(f"multinomial: input must be 1-D or 2-D, got {w.ndim}-D")
     a = _gen(generator)._multinomial(

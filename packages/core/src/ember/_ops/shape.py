@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember._ops._dispatch import record_if_needed, strided_view
+from ember._ops._dispatch import raise_device_mismatch, record_if_needed, strided_view
 from ember._registry import register
 from ember._tensor import Tensor, _view_of, _wrap, _wrap_dim
 
@@ -502,6 +502,9 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
                     f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list "
                     f"(shapes {tuple(ref.shape)} and {tuple(x.shape)})."
                 )
+    for x in tensors:
+        if type(x._a) is not type(tensors[0]._a):
+            raise_device_mismatch(tensors[0], x)
     dt = _dtype.result_type(*tensors).np if len({x.dtype for x in arrays}) > 1 else ref.dtype
     r = np.concatenate(arrays, axis=d, dtype=dt)
     res = _wrap(r)

@@ -291,9 +291,10 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
         raise RuntimeError(f"combinations(): r must be non-negative, got {r}")
     n = input.shape[0]
     make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    idx = np.array(list(make(range(n), r)), dtype=np.int64).reshape(-1, r)
+    # the index table is built on the host and, for a CUDA input, sent to its device
+    idx = np.array(list(make(range(n), r)), dtype=np.int64, like=input._a).reshape(-1, r)
     if r == 0 or idx.shape[0] == 0:
-        return _wrap(np.empty((0,) if r == 0 else (0, r), input._a.dtype))
+        return _wrap(np.empty((0,) if r == 0 else (0, r), input._a.dtype, like=input._a))
     cols = [_index.index_select(input, 0, _wrap(np.ascontiguousarray(idx[:, j]))) for j in range(r)]
     return _shape.stack(cols, 1)
 
