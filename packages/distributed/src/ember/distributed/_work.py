@@ -22,7 +22,7 @@ __all__ = ["DistError", "DistTimeoutError", "Work"]
 # a while; when the ranks on this host outnumber its cores (4 ranks on 2 cores in the
 # tests), a spinning rank steals the core its peer needs, so yield at once. The MPI
 # backend sets this when it starts (``set_spin``).
-_spin_s = 0.002
+_spin_s = 0.02
 # After this long, the peer is probably busy elsewhere: sleep between polls.
 _NAP_AFTER_S = 0.05
 _NAP_S = 2e-4
