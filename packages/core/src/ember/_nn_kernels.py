@@ -98,7 +98,7 @@ __all__ = [
 
 
 # ----- CUDA: the same functions on CuPy arrays (ember._cuda.nn, ember._cuda.nn_norm) -----
-_CUDA_MODULES = ("ember._cuda.nn", "ember._cuda.nn_norm")
+_CUDA_MODULES = ("ember._cuda.nn", "ember._cuda.nn_norm", "ember._cuda.nn_more")
 
 
 def _cuda_version(name: str):
