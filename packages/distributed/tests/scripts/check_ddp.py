@@ -85,6 +85,14 @@ def main():
     assert np.array_equal(model.scale.numpy(), scale0.numpy()), "buffer not broadcast"
 
     opt = SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    # overlap: record how many buckets still wait for gradients whenever one starts
+    reducer, launch, waiting = ddp._reducer, ddp._reducer._launch, []
+
+    def spy():
+        waiting.append(sum(1 for b in reducer.buckets if b.pending))
+        launch()
+
+    reducer._launch = spy
     for step in range(STEPS):
         opt.zero_grad()
         if step < STEPS // 2:
@@ -97,6 +105,9 @@ def main():
             x, y = batch(step, 1)
             F.mse_loss(ddp(mine(x)), mine(y)).backward()
         opt.step()
+
+    # the first bucket of a step started while backward still owed others their gradients
+    assert waiting and max(waiting) > 0, f"no overlap: {waiting}"
 
     # every replica ends with the same parameters
     flat = ember.tensor(params_of(model))
@@ -142,6 +153,17 @@ def check_unused():
     ddp = dist.DistributedDataParallel(model, find_unused_parameters=True)
     F.mse_loss(ddp(mine(x)), mine(y)).backward()
     assert model.spare.weight.grad is None, "an unused parameter got a gradient"
+    # a parameter that also gets gradient from outside the wrapped forward is refused
+    ddp.zero_grad()
+    loss = F.mse_loss(ddp(mine(x)), mine(y)) + (model.fc1.weight**2).sum()
+    try:
+        loss.backward()
+    except dist.DistError as e:
+        assert "fc1.weight" in str(e) and "outside" in str(e), str(e)
+    else:
+        raise AssertionError("gradient from outside the forward went unnoticed")
+    ddp.zero_grad()
+    F.mse_loss(ddp(mine(x)), mine(y)).backward()  # the next iteration works
     g = model.fc2.weight.grad.clone()
     dist.all_reduce(g)  # the averaged gradient is the same everywhere: sum == N * own
     assert np.allclose(g.numpy(), N * model.fc2.weight.grad.numpy(), rtol=1e-12, atol=0)

@@ -60,6 +60,7 @@ class Reducer:
         self.buckets = self._make_buckets(bucket_bytes)
         self.generation = 0
         self.active = False
+        self.used_work = None  # the find_unused_parameters all-reduce of a step
         self.handles = [p.register_hook(self._leaf_hook(i)) for i, p in enumerate(params)]
 
     # ----- layout -----
@@ -93,13 +94,11 @@ class Reducer:
         self.generation += 1
         gen = self.generation
         for b in self.buckets:
-            if b.work is not None and not b.work.is_completed():
-                raise DistError(
-                    "DistributedDataParallel: the previous iteration's gradient reduction is "
-                    "unfinished (a backward was interrupted?); every rank must finish backward "
-                    "before the next forward"
-                )
+            if b.work is not None:  # left over from a backward that raised: finish it
+                b.work.wait()
             b.pending, b.work = len(b.members), None
+        if self.used_work is not None:
+            self.used_work.wait()
         self.next_launch = 0
         self.partial = [None] * len(self.params)
         self.expected = [0] * len(self.params)
