@@ -49,8 +49,8 @@ def load_corpus(max_vocab: int, max_tokens: int | None = None):
         return np.array(vocab(flat), dtype=np.int64)
 
     train, valid, test = (ids(p) for p in parts)
-    if max_tokens:
-        train = train[:max_tokens]
+    if max_tokens:  # short runs: shrink evaluation in proportion
+        train, valid, test = train[:max_tokens], valid[: max_tokens // 10], test[: max_tokens // 10]
     return vocab, train, valid, test
 
 
@@ -118,7 +118,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--bptt", type=int, default=35)
     p.add_argument("--batch-size", type=int, default=20)
     p.add_argument("--max-steps", type=int, default=None, help="cap steps per epoch (smoke runs)")
-    p.add_argument("--max-tokens", type=int, default=None, help="use only this many train tokens")
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="use only this many train tokens (and 10%% for eval)",
+    )
     p.add_argument("--save", default=None, help="write the state dict here (ember.save)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
