@@ -19,7 +19,7 @@ from _report import Figure, Recorder  # noqa: E402
 CORE = """\
 ember threads=2 torch=2.13.0+cpu torch threads=2 cpus=2
 figure                                 unit         ember     numpy     torch
-add 16M float32                        GB/s          2.35      2.19      1.58   ember/  1.07x numpy, ember/  1.49x torch
+add 16M float32                        GB/s          2.35      2.19      1.58   ember/  1.07x numpy
 two-layer net, autograd, 100 steps     steps/s      18.45         -    254.66   ember/  0.07x torch
 graph memory, traced bytes at 10/50/100% bytes        10640     18448     28016
 """
