@@ -201,16 +201,29 @@ def record(op: str, out, inputs: tuple, params) -> None:
     if not state.enabled:
         return
     n_in = len(inputs)
-    if n_in == 1:
-        e0 = _edge(inputs[0])
-        if e0 is None:
-            return
-        edges = (e0,)
-    elif n_in == 2:
-        e0, e1 = _edge(inputs[0]), _edge(inputs[1])
-        if e0 is None and e1 is None:
-            return
-        edges = (e0, e1)
+    if n_in <= 2:  # the hot cases, inlined (one call of _edge costs as much as its body)
+        x = inputs[0]
+        e0 = None
+        if isinstance(x, Tensor):
+            ag = x._ag
+            if ag is not None and ag.requires_grad:
+                fn = ag.grad_fn
+                e0 = x if fn is None else (fn, ag.output_nr)
+        if n_in == 1:
+            if e0 is None:
+                return
+            edges = (e0,)
+        else:
+            x = inputs[1]
+            e1 = None
+            if isinstance(x, Tensor):
+                ag = x._ag
+                if ag is not None and ag.requires_grad:
+                    fn = ag.grad_fn
+                    e1 = x if fn is None else (fn, ag.output_nr)
+            if e0 is None and e1 is None:
+                return
+            edges = (e0, e1)
     else:
         edges = tuple([_edge(x) for x in inputs])
         for e in edges:  # (not edges.count(None): that compares tensors with ==)
@@ -234,19 +247,26 @@ def record(op: str, out, inputs: tuple, params) -> None:
     node.extra = None
     node.freed = False
     if spec.save_inputs:
-        versions = []
-        for x in inputs:
-            if isinstance(x, Tensor):
-                v = x._ver
-                versions.append(0 if v is None else v[0])
-            else:
-                versions.append(None)
         node.saved_inputs = inputs
-        node.versions = versions
+        node.versions = (
+            tuple([_version_of(x) for x in inputs])
+            if n_in > 2
+            else (
+                (_version_of(inputs[0]),)
+                if n_in == 1
+                else (_version_of(inputs[0]), _version_of(inputs[1]))
+            )
+        )
         node.meta = None
     else:
         node.saved_inputs = node.versions = None
-        node.meta = [(x._a.shape, x._a.dtype) if isinstance(x, Tensor) else None for x in inputs]
+        node.meta = (
+            tuple([_meta_of(x) for x in inputs])
+            if n_in > 2
+            else (
+                (_meta_of(inputs[0]),) if n_in == 1 else (_meta_of(inputs[0]), _meta_of(inputs[1]))
+            )
+        )
     if spec.save_output:
         saved = []
         for o in out if multi else (out,):
@@ -266,7 +286,28 @@ def record(op: str, out, inputs: tuple, params) -> None:
                 o._ag = _meta(node, nr)
             nr += 1
     elif out._a.dtype in _FLOAT_DTYPES:
-        out._ag = _meta(node, 0)
+        ag = _new(AutogradMeta)
+        ag.requires_grad = True
+        ag.grad = None
+        ag.grad_fn = node
+        ag.retains_grad = False
+        ag.hooks = None
+        ag.output_nr = 0
+        out._ag = ag
+
+
+def _version_of(x):
+    if isinstance(x, Tensor):
+        v = x._ver
+        return 0 if v is None else v[0]
+    return None
+
+
+def _meta_of(x):
+    if isinstance(x, Tensor):
+        a = x._a
+        return (a.shape, a.dtype)
+    return None
 
 
 def _meta(node, nr):
