@@ -17,14 +17,14 @@ from collections.abc import Generator
 
 __all__ = ["DistError", "DistTimeoutError", "Work"]
 
-# How long to poll a request flat out before yielding the CPU between polls. With a
-# core per rank, spinning is fastest (MPI's own blocking waits spin too), so spin for
-# a while; when the ranks on this host outnumber its cores (4 ranks on 2 cores in the
-# tests), a spinning rank steals the core its peer needs, so yield at once. The MPI
-# backend sets this when it starts (``set_spin``).
-_spin_s = 0.02
+# Polling spins flat out (as MPI's own waits do) but offers the CPU to other runnable
+# processes every _spin_s seconds: free when nothing else wants the core, and a
+# spinning rank cannot hold a core its peer needs for a whole scheduler slice. When
+# the ranks on this host outnumber its cores (4 ranks on 2 cores in the tests), it
+# yields after every poll. The MPI backend sets this when it starts (``set_spin``).
+_spin_s = 2e-4
 # After this long, the peer is probably busy elsewhere: sleep between polls.
-_NAP_AFTER_S = 0.05
+_NAP_AFTER_S = 1.0
 _NAP_S = 2e-4
 
 
@@ -45,22 +45,24 @@ class DistTimeoutError(DistError, TimeoutError):
 def poll(request, deadline: float, describe) -> None:
     """Return once ``request.test()`` is true; raise DistTimeoutError past ``deadline``
     (a ``time.monotonic()`` value). ``describe()`` names the operation for the error."""
-    if request.test():
+    test = request.test
+    if test():
         return
     clock = time.monotonic
     start = clock()
-    spin_until = start + _spin_s
-    test = request.test
+    next_yield = start + _spin_s
+    nap_after = start + _NAP_AFTER_S
     while not test():
         now = clock()
-        if now < spin_until:
-            continue
+        if now < next_yield:
+            continue  # flat out, like MPI's own waits
         if now > deadline:
             raise DistTimeoutError(describe())
-        if now - start > _NAP_AFTER_S:
+        if now > nap_after:
             time.sleep(_NAP_S)
         else:
             os.sched_yield()
+            next_yield = clock() + _spin_s
 
 
 class Work:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime
 import enum
-import os
 
-from . import backends
+from . import _config, backends
 
 __all__ = [
     "ProcessGroup",
@@ -28,8 +27,6 @@ __all__ = [
     "is_nccl_available",
     "new_group",
 ]
-
-_DEFAULT_TIMEOUT_S = 1800.0  # PyTorch's default: 30 minutes
 
 
 class ReduceOp(enum.Enum):
@@ -53,7 +50,9 @@ class ProcessGroup:
     """A set of processes that run collectives together.
 
     ``ranks`` are the members' global ranks in group-rank order; ``backend`` is the
-    engine object (None on processes that are not members).
+    engine object (None on processes that are not members). ``check`` (default: True
+    unless ``EMBER_DIST_CHECK=0``) makes collectives exchange headers first so that
+    mismatched calls raise; set it False on every member to skip that round trip.
     """
 
     def __init__(self, backend, ranks: list[int], global_rank: int, timeout_s: float) -> None:
@@ -63,6 +62,7 @@ class ProcessGroup:
         self._index = {g: i for i, g in enumerate(self.ranks)}
         self.group_rank = self._index.get(global_rank, -1)
         self.global_rank = global_rank
+        self.check = _config.check_headers()  # exchange headers before each collective
 
     def rank(self) -> int:
         """This process's rank in the group (-1 when it is not a member)."""
@@ -109,7 +109,7 @@ _state = _State()
 
 def _timeout_seconds(timeout) -> float:
     if timeout is None:
-        return float(os.environ.get("EMBER_DIST_TIMEOUT", _DEFAULT_TIMEOUT_S))
+        return _config.default_timeout_s()
     if isinstance(timeout, datetime.timedelta):
         timeout = timeout.total_seconds()
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:

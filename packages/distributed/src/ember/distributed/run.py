@@ -20,13 +20,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import _config
+
 __all__ = ["build_command", "find_mpiexec", "main"]
 
 
 def find_mpiexec(explicit: str | None = None) -> str:
     """``explicit``, else ``$EMBER_MPIEXEC``, else the mpiexec next to this Python (the
     ``mpich`` wheel installs it there), else the first on PATH."""
-    for candidate in (explicit, os.environ.get("EMBER_MPIEXEC")):
+    for candidate in (explicit, _config.mpiexec()):
         if candidate:
             path = shutil.which(candidate)
             if path is None:

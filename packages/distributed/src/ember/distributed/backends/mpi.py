@@ -178,7 +178,7 @@ def world() -> tuple[MPIBackend, int, int]:
     local = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
     oversubscribed = local.Get_size() > (os.cpu_count() or 1)
     local.Free()
-    _work.set_spin(0.0 if oversubscribed else 0.02)
+    _work.set_spin(0.0 if oversubscribed else 2e-4)
     if backend.size > 1:
         _abort_on_uncaught_exception(MPI, backend.rank)
     return backend, backend.rank, backend.size
