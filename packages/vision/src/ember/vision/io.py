@@ -7,6 +7,7 @@ import os
 from enum import Enum
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 import ember
 
@@ -56,8 +57,6 @@ def decode_image(
     input: ember.Tensor, mode: ImageReadMode = ImageReadMode.UNCHANGED
 ) -> ember.Tensor:
     """Decode encoded image bytes (PNG, JPEG, GIF, BMP, ...) to a uint8 ``(C, H, W)`` tensor."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         img = Image.open(_io.BytesIO(_bytes_of(input)))
         img.load()
@@ -80,8 +79,6 @@ def read_image(
 
 
 def _to_pil(image: ember.Tensor):
-    from PIL import Image
-
     a = image.detach().numpy()
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[0] not in (1, 3):
         raise ValueError(f"expected a uint8 (1 or 3, H, W) image tensor, got {a.dtype} {a.shape}")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
+from PIL import Image
 
 import ember
 
@@ -98,8 +99,6 @@ def save_image(
     Values in ``[0, 1]`` map to bytes with rounding; ``format`` overrides the
     one guessed from the file name (``"PNG"`` for file objects without one).
     """
-    from PIL import Image
-
     grid = make_grid(tensor, **kwargs).detach().numpy()
     data = np.clip(grid * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     img = Image.fromarray(data[:, :, 0] if data.shape[2] == 1 else np.ascontiguousarray(data))

@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from PIL import Image
+
 from .vision import VisionDataset
 
 __all__ = ["IMG_EXTENSIONS", "DatasetFolder", "ImageFolder", "default_loader", "pil_loader"]
@@ -15,10 +17,10 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
 
 def pil_loader(path: str):
     """Open an image file as RGB (the file is closed before returning)."""
-    from PIL import Image
-
     with open(path, "rb") as f:
-        return Image.open(f).convert("RGB")
+        img = Image.open(f)
+        img.load()  # read everything before the file closes
+    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 def default_loader(path: str):

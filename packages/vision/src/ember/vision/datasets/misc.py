@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 import ember
 
@@ -55,8 +56,6 @@ class FakeData(VisionDataset):
         g = ember.Generator().manual_seed(index + self.random_offset)
         img = ember.rand(*self.image_size, generator=g).numpy()
         target = int(ember.randint(0, self.num_classes, (1,), generator=g).item())
-        from PIL import Image
-
         data = (img * 255).astype(np.uint8).transpose(1, 2, 0)
         pil = Image.fromarray(data[:, :, 0] if data.shape[2] == 1 else data)
         return self._apply(pil, target)

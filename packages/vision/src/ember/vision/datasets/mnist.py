@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 import ember
 
@@ -26,8 +27,6 @@ _EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_data"
 
 
 def _to_pil(array: np.ndarray):
-    from PIL import Image
-
     return Image.fromarray(array)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageEnhance, ImageOps
 
 import ember
 
@@ -71,8 +72,6 @@ def adjust_brightness(img: Any, brightness_factor: float) -> Any:
     check_image(img)
     f = _check_factor(brightness_factor, "brightness_factor")
     if is_pil(img):
-        from PIL import ImageEnhance
-
         return ImageEnhance.Brightness(img).enhance(f)
     x = to_float(img)
     return _blend(img, x, np.zeros_like(x), f)
@@ -83,8 +82,6 @@ def adjust_contrast(img: Any, contrast_factor: float) -> Any:
     check_image(img)
     f = _check_factor(contrast_factor, "contrast_factor")
     if is_pil(img):
-        from PIL import ImageEnhance
-
         return ImageEnhance.Contrast(img).enhance(f)
     x = to_float(img)
     g = _gray(x) if x.ndim >= 3 and x.shape[-3] == 3 else x
@@ -97,8 +94,6 @@ def adjust_saturation(img: Any, saturation_factor: float) -> Any:
     check_image(img)
     f = _check_factor(saturation_factor, "saturation_factor")
     if is_pil(img):
-        from PIL import ImageEnhance
-
         return ImageEnhance.Color(img).enhance(f)
     x = to_float(img)
     if x.ndim < 3 or x.shape[-3] == 1:
@@ -135,8 +130,6 @@ def adjust_hue(img: Any, hue_factor: float) -> Any:
     if not -0.5 <= hue_factor <= 0.5:
         raise ValueError(f"hue_factor must be in [-0.5, 0.5], got {hue_factor}")
     if is_pil(img):
-        from PIL import Image
-
         if img.mode in ("L", "1", "I", "F"):
             return img
         h, s, v = img.convert("HSV").split()
@@ -155,8 +148,6 @@ def invert(img: Any) -> Any:
     """``max - img`` (255 - x for bytes, 1 - x for floats)."""
     check_image(img)
     if is_pil(img):
-        from PIL import ImageOps
-
         return ImageOps.invert(img)
     return from_float(max_value(img.detach().numpy().dtype) - to_float(img), img)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 import ember
 
@@ -70,8 +71,6 @@ def to_pil_image(pic: Any, mode: str | None = None):
     mode ``"L"``, two ``"LA"``, three ``"RGB"``, four ``"RGBA"`` unless ``mode``
     says otherwise.
     """
-    from PIL import Image
-
     if isinstance(pic, ember.Tensor):
         if pic.dim() not in (2, 3):
             raise ValueError(f"to_pil_image expects a (C, H, W) tensor, got {tuple(pic.shape)}")

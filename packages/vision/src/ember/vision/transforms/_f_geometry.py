@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 import ember
 
@@ -162,8 +163,6 @@ def hflip(img: Any) -> Any:
     """Mirror left-right."""
     check_image(img)
     if is_pil(img):
-        from PIL import Image
-
         return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return ember.from_numpy(np.ascontiguousarray(img.detach().numpy()[..., ::-1]))
 
@@ -172,8 +171,6 @@ def vflip(img: Any) -> Any:
     """Mirror top-bottom."""
     check_image(img)
     if is_pil(img):
-        from PIL import Image
-
         return img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     return ember.from_numpy(np.ascontiguousarray(img.detach().numpy()[..., ::-1, :]))
 
@@ -209,8 +206,6 @@ def pad(img: Any, padding: Any, fill: Any = 0, padding_mode: str = "constant") -
         raise ValueError(f"padding_mode must be one of {list(_PAD_MODES)}, got {padding_mode!r}")
     left, top, right, bottom = _padding(padding)
     if is_pil(img):
-        from PIL import Image
-
         a = np.asarray(img)
         chw = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
         out = _pad_array(chw, (left, top, right, bottom), fill, padding_mode)
@@ -284,8 +279,6 @@ def affine(
     c = (w * 0.5, h * 0.5) if center is None else (float(center[0]), float(center[1]))
     m = _resample.affine_matrix(c, angle, tuple(translate), float(scale), tuple(shear))
     if is_pil(img):
-        from PIL import Image
-
         inv = np.linalg.inv(m)
         return img.transform(
             img.size,
@@ -386,8 +379,6 @@ def perspective(
     mode = as_mode(interpolation)
     coeffs = perspective_coefficients(startpoints, endpoints)
     if is_pil(img):
-        from PIL import Image
-
         return img.transform(
             img.size, Image.Transform.PERSPECTIVE, tuple(coeffs), pil_filter(mode),
             fillcolor=pil_fill(fill, img),

@@ -6,6 +6,7 @@ from enum import Enum
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 import ember
 
@@ -24,8 +25,6 @@ class InterpolationMode(Enum):
 
 def pil_filter(mode: InterpolationMode) -> int:
     """The PIL resampling constant for ``mode``."""
-    from PIL import Image
-
     table = {
         InterpolationMode.NEAREST: Image.Resampling.NEAREST,
         InterpolationMode.NEAREST_EXACT: Image.Resampling.NEAREST,
@@ -56,10 +55,6 @@ def as_mode(interpolation: Any) -> InterpolationMode:
 
 def is_pil(img: Any) -> bool:
     """True for a ``PIL.Image.Image``."""
-    try:
-        from PIL import Image
-    except ImportError:  # pillow is a dependency; this guards odd environments only
-        return False
     return isinstance(img, Image.Image)
 
 
