@@ -54,3 +54,27 @@ def test_save_image_png_roundtrip(tmp_path):
     buf = io.BytesIO()
     save_image(ember.from_numpy(x[0]), buf)
     assert Image.open(io.BytesIO(buf.getvalue())).format == "PNG"
+
+
+def test_draw_bounding_boxes_outline_and_fill():
+    from ember.vision.utils import draw_bounding_boxes
+
+    img = ember.zeros(3, 10, 12, dtype=ember.uint8)
+    out = draw_bounding_boxes(img, ember.tensor([[2.0, 1.0, 8.0, 6.0]]), colors="red").numpy()
+    assert out.dtype == np.uint8 and out.shape == (3, 10, 12)
+    red = (out[0] == 255) & (out[1] == 0) & (out[2] == 0)
+    ref = np.zeros((10, 12), bool)
+    ref[1, 2:9] = ref[6, 2:9] = ref[1:7, 2] = ref[1:7, 8] = True  # the 1-pixel outline
+    assert (red == ref).all()
+    assert img.numpy().max() == 0  # the input is untouched
+    filled = draw_bounding_boxes(
+        img, ember.tensor([[2.0, 1.0, 8.0, 6.0]]), colors=(0, 0, 200), fill=True
+    )
+    inside = filled.numpy()[:, 3, 5]
+    assert inside[2] == round(200 * 100 / 255) and inside[:2].tolist() == [0, 0]
+    gray = draw_bounding_boxes(ember.zeros(1, 5, 5, dtype=ember.uint8), ember.zeros(0, 4))
+    assert tuple(gray.shape) == (3, 5, 5)
+    with pytest.raises(ValueError, match="x1 <= x2"):
+        draw_bounding_boxes(img, ember.tensor([[5.0, 0.0, 1.0, 3.0]]))
+    with pytest.raises(ValueError, match="uint8"):
+        draw_bounding_boxes(ember.zeros(3, 4, 4), ember.zeros(0, 4))

@@ -1,4 +1,4 @@
-"""Image grids and saving: ``make_grid`` and ``save_image``."""
+"""Image grids, saving and annotation: ``make_grid``, ``save_image``, ``draw_bounding_boxes``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageColor, ImageDraw
 
 import ember
 
-__all__ = ["make_grid", "save_image"]
+__all__ = ["draw_bounding_boxes", "make_grid", "save_image"]
 
 
 def _as_batch(tensor: Any) -> np.ndarray:
@@ -105,3 +105,46 @@ def save_image(
     if format is None and not isinstance(fp, str | os.PathLike):
         format = "PNG"
     img.save(fp, format=format)
+
+
+def draw_bounding_boxes(
+    image: ember.Tensor,
+    boxes: ember.Tensor,
+    labels: Sequence[str] | None = None,
+    colors: Any = None,
+    fill: bool = False,
+    width: int = 1,
+) -> ember.Tensor:
+    """Draw ``xyxy`` boxes ``(N, 4)`` (and optional labels) on a uint8 image ``(3 or 1, H, W)``.
+
+    ``colors`` is one colour for all boxes or one per box (names like ``"red"``
+    or RGB tuples); the default cycles through a fixed palette. ``fill`` paints
+    the boxes' insides at 40% opacity. Returns a new uint8 ``(3, H, W)`` tensor.
+    """
+    a = image.detach().numpy()
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[0] not in (1, 3):
+        raise ValueError(f"image must be a uint8 (1 or 3, H, W) tensor, got {a.dtype} {a.shape}")
+    b = boxes.detach().numpy()
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (N, 4), got {tuple(b.shape)}")
+    if ((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])).any():
+        raise ValueError("boxes must be (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2")
+    if labels is not None and len(labels) != len(b):
+        raise ValueError(f"{len(labels)} labels for {len(b)} boxes")
+    palette = ["red", "lime", "blue", "yellow", "magenta", "cyan", "orange", "white"]
+    if colors is None:
+        colors = [palette[i % len(palette)] for i in range(len(b))]
+    elif isinstance(colors, str | tuple):
+        colors = [colors] * len(b)
+    rgb = np.repeat(a, 3, axis=0) if a.shape[0] == 1 else a
+    img = Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)))
+    draw = ImageDraw.Draw(img, "RGBA" if fill else None)
+    for i, box in enumerate(b.tolist()):
+        color = ImageColor.getrgb(colors[i]) if isinstance(colors[i], str) else tuple(colors[i])
+        if fill:
+            draw.rectangle(box, width=width, outline=color, fill=(*color[:3], 100))
+        else:
+            draw.rectangle(box, width=width, outline=color)
+        if labels is not None:
+            draw.text((box[0] + width, box[1] + width), labels[i], fill=color)
+    return ember.from_numpy(np.ascontiguousarray(np.asarray(img).transpose(2, 0, 1)))
