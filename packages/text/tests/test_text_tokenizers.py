@@ -262,3 +262,16 @@ def test_bpe_refuses_unsupported_files(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps(spec), encoding="utf-8")
     with pytest.raises(ValueError, match="expected a BPE model"):
         ByteLevelBPETokenizer.from_pretrained(tmp_path / "t.json")
+
+
+def test_bpe_batch_without_a_length_limit(th):
+    tok = ByteLevelBPETokenizer.from_pretrained(os.path.join(th.FIXTURES, "bpe_tokenizer.json"))
+    texts = ["a short one", "a somewhat longer sentence here"]
+    batch = tok(texts, padding=False, return_tensors=None)
+    assert batch["input_ids"][1] == tok.encode("a somewhat longer sentence here")
+    with pytest.raises(ValueError, match="pad token None"):
+        tok(texts)
+    pad = tok.vocab["<pad>"]
+    tok.pad_token = "<pad>"
+    padded = tok(["a", "a b c"], return_tensors="np")["input_ids"]
+    assert padded[0, -1] == pad and padded.shape[1] == len(tok.encode("a b c"))

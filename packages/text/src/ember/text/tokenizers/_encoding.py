@@ -142,8 +142,10 @@ class SpecialTokensMixin:
     ) -> dict:
         """Encode a batch: ``{"input_ids", "token_type_ids", "attention_mask"}``.
 
-        ``padding``: ``True``/``"longest"`` pads to the longest item, ``"max_length"`` to
-        ``max_length``, ``False`` not at all (then ``return_tensors`` must be None).
+        ``truncation`` cuts to ``max_length`` (else the tokenizer's ``model_max_length``;
+        with neither, nothing is cut). ``padding``: ``True``/``"longest"`` pads to the
+        longest item, ``"max_length"`` to ``max_length``, ``False`` not at all (then
+        ``return_tensors`` must be None).
         With ``return_tensors="ember"`` each value is an int64 tensor (batch, length);
         ``None`` gives lists of lists.
         """
@@ -151,6 +153,8 @@ class SpecialTokensMixin:
             texts = [texts]
         if text_pairs is not None and len(text_pairs) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(text_pairs)} text_pairs")
+        # truncate by default only when some limit is known (the argument or the model's)
+        truncation = truncation and (max_length is not None or self.model_max_length is not None)
         encs = [
             self.encode_plus(
                 t, None if text_pairs is None else text_pairs[i], True, truncation, max_length

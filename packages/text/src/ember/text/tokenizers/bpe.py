@@ -172,6 +172,7 @@ class ByteLevelBPETokenizer(SpecialTokensMixin):
             "add_prefix_space": bool(pre.get("add_prefix_space", False)),
             "special_tokens": [a["content"] for a in spec.get("added_tokens") or []],
             "unk_token": model.get("unk_token"),
+            "pad_token": (spec.get("padding") or {}).get("pad_token"),
             "ignore_merges": bool(model.get("ignore_merges", False)),
             "template": _template(spec.get("post_processor")),
         }
