@@ -23,6 +23,7 @@ from ember._tensor import _wrap
 
 from . import _work
 from ._work import DistError
+from .collectives import _xp
 
 __all__ = ["Reducer"]
 
@@ -55,6 +56,8 @@ class Reducer:
                  find_unused: bool) -> None:  # fmt: skip
         self.params, self.names, self.group = params, names, group
         self.find_unused = find_unused
+        # buckets live where the parameters do: numpy for CPU, CuPy for CUDA (NCCL)
+        self.xp = _xp(params[0]._a)
         self.index = {id(p): i for i, p in enumerate(params)}
         self.where: list[tuple[int, int, int]] = [None] * len(params)
         self.buckets = self._make_buckets(bucket_bytes)
@@ -85,7 +88,7 @@ class Reducer:
                 n = self.params[i]._a.size
                 self.where[i] = (b, offset, n)
                 offset += n
-            buckets.append(_Bucket(b, members, np.zeros(offset, dt)))
+            buckets.append(_Bucket(b, members, self.xp.zeros(offset, dt)))
         return buckets
 
     # ----- per iteration -----
@@ -103,7 +106,7 @@ class Reducer:
         self.partial = [None] * len(self.params)
         self.expected = [0] * len(self.params)
         self.hooks_left = 0
-        self.used = np.zeros(len(self.params), np.uint8)
+        self.used = self.xp.zeros(len(self.params), np.uint8)
         self.used_work = None
         feeding = self._walk(outputs)
         for node, edges in feeding.items():
@@ -233,7 +236,9 @@ class Reducer:
         """The engine's gradient must be the one the node hooks saw; anything else means
         the parameter also got gradient from outside the wrapped forward."""
         mine = self.partial[i]
-        if mine is g._a or (mine is not None and np.array_equal(mine, g._a)):
+        if mine is g._a or (
+            mine is not None and mine.shape == g._a.shape and bool((mine == g._a).all())
+        ):
             return
         raise DistError(
             f"DistributedDataParallel: parameter {self.names[i]} received gradient from "

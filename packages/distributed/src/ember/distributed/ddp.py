@@ -16,7 +16,7 @@ from ember.nn import Module
 
 from ._reducer import Reducer
 from ._work import DistError
-from .collectives import all_gather_into_tensor, broadcast
+from .collectives import _xp, all_gather_into_tensor, broadcast
 from .process_group import ProcessGroup, _resolve
 
 __all__ = ["DistributedDataParallel"]
@@ -133,10 +133,11 @@ def _verify_same_layout(group: ProcessGroup, module: Module) -> None:
     layout = [(n, tuple(p.shape), str(p.dtype)) for n, p in module.named_parameters()]
     digest = zlib.crc32(repr(layout).encode())
     numel = sum(int(np.prod(s, dtype=np.int64)) for _, s, _ in layout)
-    mine = ember.tensor([len(layout), numel, digest], dtype=ember.int64)
-    table = ember.zeros(group.size(), 3, dtype=ember.int64)
+    device = "cuda" if group.backend.device_type == "cuda" else "cpu"
+    mine = ember.tensor([len(layout), numel, digest], dtype=ember.int64, device=device)
+    table = ember.zeros(group.size(), 3, dtype=ember.int64, device=device)
     all_gather_into_tensor(table, mine, group=group)
-    rows = table.numpy()
+    rows = np.array(table.tolist())
     bad = [r for r in range(group.size()) if not np.array_equal(rows[r], rows[0])]
     if bad:
         desc = "; ".join(
@@ -154,8 +155,8 @@ def _broadcast_coalesced(group: ProcessGroup, tensors: list[Tensor]) -> None:
     by_dtype: dict = {}
     for t in tensors:
         by_dtype.setdefault(t._a.dtype, []).append(t)
-    for dt, ts in by_dtype.items():
-        flat = np.concatenate([t._a.reshape(-1) for t in ts]) if ts else np.zeros(0, dt)
+    for ts in by_dtype.values():
+        flat = _xp(ts[0]._a).concatenate([t._a.reshape(-1) for t in ts])
         holder = _wrap(flat)
         broadcast(holder, src=group.ranks[0], group=group)
         offset = 0
