@@ -84,6 +84,21 @@ def promote_arrays(x: Tensor, y: Tensor):
     return xa, ya
 
 
+def mixed_device_arrays(x: Tensor, y: Tensor):
+    """Arrays for operands on different devices. PyTorch's rule: a 0-d CPU tensor joins a
+    CUDA operand as a scalar (a numpy scalar, which CuPy accepts, promoted as tensors
+    are); any other mix raises the device-mismatch RuntimeError."""
+    xa, ya = x._a, y._a
+    if type(xa) is _ndarray and xa.ndim == 0:
+        xa = xa[()]
+    elif type(ya) is _ndarray and ya.ndim == 0:
+        ya = ya[()]
+    else:
+        raise_device_mismatch(x, y)
+    dt = _dtype.result_type(x, y).np
+    return (xa if xa.dtype == dt else xa.astype(dt)), (ya if ya.dtype == dt else ya.astype(dt))
+
+
 def scalar_compute_dtype(xa, s):
     """The numpy dtype to compute ``array op scalar`` in when numpy's rule differs."""
     k = xa.dtype.kind

@@ -177,12 +177,8 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
                 f"tensor with dtype {condition.dtype}"
             )
         c = c.astype(bool)
-    for t in (input, other):
-        if isinstance(t, Tensor) and type(t._a) is not type(condition._a):
-            raise_device_mismatch(condition, t)
     rt = _dtype.result_type(input, other).np
-    xa = input._a if isinstance(input, Tensor) else input
-    ya = other._a if isinstance(other, Tensor) else other
+    xa, ya = (_operand(condition, t) for t in (input, other))
     try:
         r = np.where(c, xa, ya).astype(rt, copy=False)
     except ValueError:
@@ -193,6 +189,19 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
             f"where: shapes {shapes} of condition, input and other do not broadcast together"
         ) from None
     return result(r, (condition, input, other), "where")
+
+
+def _operand(condition: Tensor, t):
+    """``t``'s array for where(): a 0-d CPU tensor joins a CUDA condition as a scalar
+    (PyTorch's rule); any other device mix raises the device-mismatch RuntimeError."""
+    if not isinstance(t, Tensor):
+        return t
+    a = t._a
+    if type(a) is not type(condition._a):
+        if type(a) is np.ndarray and a.ndim == 0:
+            return a[()]
+        raise_device_mismatch(condition, t)
+    return a
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
@@ -294,7 +303,11 @@ def _scatter_into(out_a, d, idx, src, reduce_add):
                 f"{tuple(out_a.shape)} at dimension {k}"
             )
     _bounds(idx, out_a.shape[d], "scatter", d)
-    grids = np.indices(idx.shape, sparse=True)
+    # open grids (np.indices(sparse=True)) built on idx's device
+    grids = [
+        np.arange(n, like=idx).reshape((1,) * k + (n,) + (1,) * (idx.ndim - k - 1))
+        for k, n in enumerate(idx.shape)
+    ]
     key = tuple(idx if k == d else g for k, g in enumerate(grids))
     if isinstance(src, np.ndarray):
         src = src[tuple(slice(0, s) for s in idx.shape)]

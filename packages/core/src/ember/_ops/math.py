@@ -15,6 +15,7 @@ from ember import _dtype, _kernels_bridge
 from ember import _tensor as _T
 from ember._ops._dispatch import (
     as_scalar,
+    mixed_device_arrays,
     promote_arrays,
     raise_binary,
     raise_inplace,
@@ -37,6 +38,8 @@ def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
         xa = input._a
         if isinstance(other, Tensor):
             ya = other._a
+            if type(ya) is not type(xa):  # devices differ: only a 0-d CPU tensor may join
+                xa, ya = mixed_device_arrays(input, other)
             if xa.dtype is not ya.dtype:
                 xa, ya = promote_arrays(input, other)
             if int_to_float and xa.dtype.kind in "biu":
