@@ -417,14 +417,27 @@ TABLE = {
     "from_dlpack": [lambda T, D: ember.from_dlpack(T(_X))],
 }
 # elementwise ops with no gradient: one or two arrays of a fitting dtype
-for _n in ("ceil", "floor", "round", "trunc", "sign", "signbit", "isfinite", "isinf", "isnan",
-           "isneginf", "isposinf", "logical_not"):  # fmt: skip
+for _n in (
+    "ceil",
+    "floor",
+    "round",
+    "trunc",
+    "sign",
+    "signbit",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "isneginf",
+    "isposinf",
+    "logical_not",
+):
     TABLE[_n] = [lambda T, D, n=_n: getattr(ember, n)(T(_NAN))]
 for _n in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"):
-    TABLE[_n] = [lambda T, D, n=_n: getattr(ember, n)(T(_X), T(_Y)),
-                 lambda T, D, n=_n: getattr(ember, n)(T(_X), 0.5)]  # fmt: skip
-for _n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
-           "bitwise_right_shift"):  # fmt: skip
+    TABLE[_n] = [
+        lambda T, D, n=_n: getattr(ember, n)(T(_X), T(_Y)),
+        lambda T, D, n=_n: getattr(ember, n)(T(_X), 0.5),
+    ]
+for _n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
     TABLE[_n] = [lambda T, D, n=_n: getattr(ember, n)(T(_I), T(_J))]
 TABLE["bitwise_not"] = [lambda T, D: ember.bitwise_not(T(_I)), lambda T, D: ~T(_B)]
 
@@ -502,8 +515,10 @@ def test_every_op_with_a_cuda_path_is_exercised():
 @pytest.mark.parametrize("name", sorted(support.UNSUPPORTED))
 def test_unsupported_ops_say_so_on_the_device(name):
     x = _T_dev(np.full((2, 2), 0.25, np.float32))
-    fn = {"multinomial": lambda: ember.multinomial(x, 2),
-          "linalg.inv_ex": lambda: ember.linalg.inv_ex(x),
-          "linalg.cholesky_ex": lambda: ember.linalg.cholesky_ex(x)}[name]  # fmt: skip
+    fn = {
+        "multinomial": lambda: ember.multinomial(x, 2),
+        "linalg.inv_ex": lambda: ember.linalg.inv_ex(x),
+        "linalg.cholesky_ex": lambda: ember.linalg.cholesky_ex(x),
+    }[name]
     with pytest.raises(NotImplementedError, match="not implemented for device cuda"):
         fn()
