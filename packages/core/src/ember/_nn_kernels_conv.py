@@ -77,35 +77,59 @@ def _geometry(shape: tuple, kernel_size, stride, padding, dilation, op: str):
     return _b.geometry(g), out, k
 
 
-def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
+def _out_buffer(out, shape: tuple, dtype, name: str, op: str) -> np.ndarray:
+    """``out`` checked as a C-contiguous array of ``shape`` and ``dtype``, or a new one.
+    Callers that convolve in chunks pass the same buffer each time: a fresh large array
+    costs a page fault per 4 KiB on first touch, more than the im2col itself."""
+    if out is None:
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise TypeError(f"{op}: {name} must be a C-contiguous {dtype} numpy array")
+    if out.shape != shape:
+        raise ValueError(f"{op}: {name} has shape {out.shape}, expected {shape}")
+    return out
+
+
+def im2col(
+    x: np.ndarray, kernel_size, stride=1, padding=0, dilation=1, out: np.ndarray | None = None
+) -> np.ndarray:
     """Unfold x (N, C, *spatial) into cols (N, C * prod(kernel), prod(out_spatial)).
 
     ``kernel_size``, ``stride``, ``padding``, ``dilation``: an int or one int per spatial
-    dim. Padding reads as zeros. See the module docstring for the layout.
+    dim. Padding reads as zeros. See the module docstring for the layout. ``out``: an
+    optional C-contiguous array of the cols shape and x's dtype to write into.
     """
     op = "im2col"
     x = _b.floats(x, "x", op)
-    g, out, k = _geometry(x.shape, kernel_size, stride, padding, dilation, op)
-    cols = np.empty((x.shape[0], x.shape[1] * math.prod(k), math.prod(out)), x.dtype)
+    g, osp, k = _geometry(x.shape, kernel_size, stride, padding, dilation, op)
+    shape = (x.shape[0], x.shape[1] * math.prod(k), math.prod(osp))
+    cols = _out_buffer(out, shape, x.dtype, "out", op)
     _b.check(_b.fn(op, x.dtype)(_b.ptr(x), x.size, _b.ptr(cols), cols.size, g), op)
     return cols
 
 
 def col2im(
-    cols: np.ndarray, input_shape, kernel_size, stride=1, padding=0, dilation=1
+    cols: np.ndarray,
+    input_shape,
+    kernel_size,
+    stride=1,
+    padding=0,
+    dilation=1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fold cols (N, C * prod(kernel), prod(out_spatial)) back into an array of
     ``input_shape`` (N, C, *spatial), summing the entries that overlapping windows read
-    from the same input element (entries that fall in the padding are dropped)."""
+    from the same input element (entries that fall in the padding are dropped).
+    ``out``: an optional C-contiguous array of ``input_shape`` to write (overwrite) into."""
     op = "col2im"
     cols = _b.floats(cols, "cols", op)
     shape = tuple(int(s) for s in input_shape)
-    g, out, k = _geometry(shape, kernel_size, stride, padding, dilation, op)
-    expect = (shape[0], shape[1] * math.prod(k), math.prod(out))
+    g, osp, k = _geometry(shape, kernel_size, stride, padding, dilation, op)
+    expect = (shape[0], shape[1] * math.prod(k), math.prod(osp))
     if cols.shape != expect:
         raise ValueError(
             f"{op}: cols has shape {cols.shape}, expected {expect} for input shape {shape}"
         )
-    x = np.empty(shape, cols.dtype)
+    x = _out_buffer(out, shape, cols.dtype, "out", op)
     _b.check(_b.fn(op, cols.dtype)(_b.ptr(cols), cols.size, _b.ptr(x), x.size, g), op)
     return x

@@ -62,14 +62,125 @@ def _crop(gx, shape, pads):
 
 # Below this many column entries a per-sample GEMM (the (N, C*K, P) layout) wins: the
 # single-GEMM layout pays for two transposing copies, and BLAS threads gain nothing.
+# (Only for inputs core's C im2col does not take: other dtypes, asymmetric padding.)
 _ONE_GEMM_MIN = 1 << 22
+
+# Column entries per chunk of samples in the C path (~4 MiB of float32): the chunk's
+# columns stay in cache between the im2col that writes them and the GEMM that reads them,
+# and one reused buffer costs no page faults. Each sample's GEMM then writes its output
+# (O, P) straight into y[n] (the NCHW layout), so no transposing copy is needed anywhere.
+_CHUNK_ELEMS = 1 << 20
 
 
 def _one_gemm(shape, kernel, out) -> bool:
     return shape[0] * shape[1] * int(np.prod(kernel)) * int(np.prod(out)) >= _ONE_GEMM_MIN
 
 
+def _c_path(a, params) -> bool:
+    """Whether the chunked C im2col/col2im path applies (groups 1, float, symmetric pads)."""
+    return params[3] == 1 and K.c_ok(a, params[1])
+
+
+def _pointwise(kernel, stride, pads) -> bool:
+    """A 1x1, stride-1, unpadded conv: the input already is its own im2col."""
+    return (
+        all(k == 1 for k in kernel)
+        and all(s == 1 for s in stride)
+        and not any(lo or hi for lo, hi in pads)
+    )
+
+
+def _chunks(n: int, per_sample: int):
+    """(start, stop) ranges covering ``n`` samples, ~_CHUNK_ELEMS column entries each."""
+    nb = max(1, min(n, _CHUNK_ELEMS // max(per_sample, 1)))
+    return nb, [(i, min(n, i + nb)) for i in range(0, n, nb)]
+
+
+def _conv_c(xa, wa, ba, params):
+    """Forward through the C im2col, a chunk of samples at a time (see _CHUNK_ELEMS)."""
+    stride, pads, dilation, _ = params
+    n, c = xa.shape[:2]
+    o = wa.shape[0]
+    kernel = wa.shape[2:]
+    out = _out_shape(xa.shape[2:], kernel, stride, pads, dilation)
+    p = int(np.prod(out))
+    ck = c * int(np.prod(kernel))
+    wm = wa.reshape(o, ck)
+    xa = np.ascontiguousarray(xa)
+    y = np.empty((n, o, p), xa.dtype)
+    bias = None if ba is None else ba.reshape(o, 1)
+    if _pointwise(kernel, stride, pads):
+        np.matmul(wm, xa.reshape(n, c, p), out=y)
+        if bias is not None:
+            y += bias
+        return y.reshape((n, o) + out)
+    nb, chunks = _chunks(n, ck * p)
+    buf = np.empty((nb, ck, p), xa.dtype)
+    lo = tuple(lo for lo, _ in pads)
+    for i, j in chunks:
+        cols = K.im2col_into(xa[i:j], kernel, stride, lo, dilation, buf[: j - i])
+        yc = y[i:j]
+        np.matmul(wm, cols, out=yc)
+        if bias is not None:
+            yc += bias  # while the chunk is still in cache
+    return y.reshape((n, o) + out)
+
+
+def _input_grad_c(ga, wa, params, x_shape):
+    """conv's input gradient: per chunk one GEMM W^T @ gy[n] and the C col2im into gx[n]."""
+    stride, pads, dilation, _ = params
+    n, o = ga.shape[:2]
+    c = x_shape[1]
+    kernel = wa.shape[2:]
+    p = int(np.prod(ga.shape[2:]))
+    ck = c * int(np.prod(kernel))
+    wt = wa.reshape(o, ck).T  # a transposed view: BLAS reads it as is
+    g3 = np.ascontiguousarray(ga).reshape(n, o, p)
+    gx = np.empty(tuple(x_shape), ga.dtype)
+    if _pointwise(kernel, stride, pads):
+        np.matmul(wt, g3, out=gx.reshape(n, c, p))
+        return gx
+    nb, chunks = _chunks(n, ck * p)
+    buf = np.empty((nb, ck, p), ga.dtype)
+    lo = tuple(lo for lo, _ in pads)
+    for i, j in chunks:
+        gcols = np.matmul(wt, g3[i:j], out=buf[: j - i])
+        K.col2im_into(gcols, gx[i:j], kernel, stride, lo, dilation)
+    return gx
+
+
+def _weight_grad_c(xa, ga, params, w_shape):
+    """conv's weight gradient: sum over samples of gy[n] (O, P) @ cols[n]^T (P, C*K)."""
+    stride, pads, dilation, _ = params
+    n, o = ga.shape[:2]
+    kernel = tuple(w_shape[2:])
+    c = xa.shape[1]
+    p = int(np.prod(ga.shape[2:]))
+    ck = c * int(np.prod(kernel))
+    g3 = np.ascontiguousarray(ga).reshape(n, o, p)
+    xa = np.ascontiguousarray(xa)
+    if _pointwise(kernel, stride, pads):
+        return np.matmul(g3, xa.reshape(n, c, p).transpose(0, 2, 1)).sum(0)
+    nb, chunks = _chunks(n, ck * p)
+    buf = np.empty((nb, ck, p), xa.dtype)
+    lo = tuple(lo for lo, _ in pads)
+    gw = np.zeros((o, ck), xa.dtype)
+    tmp = np.empty((o, ck), xa.dtype)
+    for i, j in chunks:
+        cols = K.im2col_into(xa[i:j], kernel, stride, lo, dilation, buf[: j - i])
+        if j - i == 1 or o * ck > 4096:
+            # big per-sample products: accumulate each, no (nb, O, C*K) temporary
+            for s in range(j - i):
+                np.matmul(g3[i + s], cols[s].T, out=tmp)
+                gw += tmp
+        else:
+            gw += np.matmul(g3[i:j], cols.transpose(0, 2, 1)).sum(0)
+    return gw
+
+
 def _conv_array(xa, wa, ba, params):
+    if _c_path(xa, params):
+        return _conv_c(xa, wa, ba, params)
     stride, pads, dilation, groups = params
     kernel = wa.shape[2:]
     n = xa.shape[0]
@@ -111,7 +222,9 @@ def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:
     out = ga.shape[2:]
     kernel = wa.shape[2:]
     padded = _padded(x_shape, pads)
-    if groups == 1 and _one_gemm(x_shape, kernel, out):
+    if _c_path(ga, params):
+        gx = _input_grad_c(ga, wa, params, x_shape)
+    elif groups == 1 and _one_gemm(x_shape, kernel, out):
         gcols = np.matmul(wa.reshape(o, -1).T, _gy_on(ga))  # (C*K, N*P)
         gx = K.col2im_cn(gcols, padded, kernel, out, stride, dilation)
         gx = _crop(gx, x_shape, pads)
@@ -132,7 +245,9 @@ def conv_weight_grad(x: Tensor, gy: Tensor, params, w_shape) -> Tensor:
     xa, ga = x._a, gy._a
     kernel = tuple(w_shape[2:])
     n, o = ga.shape[:2]
-    if groups == 1 and _one_gemm(xa.shape, kernel, ga.shape[2:]):
+    if _c_path(xa, params):
+        gw = _weight_grad_c(xa, ga, params, w_shape)
+    elif groups == 1 and _one_gemm(xa.shape, kernel, ga.shape[2:]):
         out = tuple(ga.shape[2:])
         cols = K.im2col_cn(K.pad_input(xa, pads), kernel, out, stride, dilation)
         # (C*K, NP) @ (NP, O): OpenBLAS runs this orientation several times faster

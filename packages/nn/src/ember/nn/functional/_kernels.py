@@ -23,6 +23,22 @@ def _c_ok(a: np.ndarray, pads) -> bool:
     return _K is not None and a.dtype in _C_DTYPES and all(lo == hi for lo, hi in pads)
 
 
+def c_ok(a: np.ndarray, pads) -> bool:
+    """Whether core's C im2col/col2im take ``a`` (a numpy float32/64 array) with ``pads``
+    ((lo, hi) per spatial dim; the C kernels pad symmetrically)."""
+    return type(a) is np.ndarray and _c_ok(a, pads) and 1 <= len(pads) <= 3
+
+
+def im2col_into(x, kernel, stride, pad_lo, dilation, buf) -> np.ndarray:
+    """Core's C im2col of ``x`` (N, C, *S) written into ``buf`` (N, C*K, P)."""
+    return _K.im2col(x, kernel, stride, pad_lo, dilation, out=buf)
+
+
+def col2im_into(cols, gx, kernel, stride, pad_lo, dilation) -> np.ndarray:
+    """Core's C col2im of ``cols`` (N, C*K, P) overwriting ``gx`` (N, C, *S)."""
+    return _K.col2im(cols, gx.shape, kernel, stride, pad_lo, dilation, out=gx)
+
+
 __all__ = [
     "im2col",
     "col2im",
