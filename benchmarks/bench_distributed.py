@@ -142,6 +142,11 @@ def main() -> None:
             worker_ddp(int(rest[0]), int(rest[1]))
         return
 
+    import importlib.util
+
+    if importlib.util.find_spec("mpi4py") is None:
+        print("bench_distributed: skipped, needs pip install 'ember-distributed[mpi]'")
+        return
     print("all_reduce, float32, 2 processes (median; GB/s = buffer size / time)")
     head = ("size", "mpi4py", "ember", "GB/s mpi4py", "GB/s ember", "ember/raw", "unchecked/raw")
     print("{:>8} {:>10} {:>10} {:>12} {:>11} {:>10} {:>14}".format(*head))
