@@ -29,7 +29,7 @@ PACKAGES = {
     "optim": ["core", "autograd"],
     "data": ["core"],
     "hub": ["core"],
-    "vision": ["core", "autograd", "nn", "data", "hub"],
+    "vision": ["core", "autograd", "nn", "optim", "data", "hub"],  # optim: the demo
     "text": ["core", "autograd", "nn", "data", "hub"],
     "distributed": ["core", "autograd", "nn"],
 }
