@@ -51,6 +51,7 @@ from ember._ops.math_ext import *  # noqa: F403
 from ember._ops.shape_ext import *  # noqa: F403
 from ember._ops.sort import *  # noqa: F403
 from ember._registry import ops
+from ember._threads import get_num_threads, set_num_threads
 from ember._tensor import Size, Tensor
 
 half, double, long, short, cfloat, cdouble = float16, float64, int64, int16, complex64, complex128
