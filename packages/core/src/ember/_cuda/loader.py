@@ -28,10 +28,12 @@ FATBIN = CUDA_DIR / "ember_kernels.fatbin"
 # The sources, in the order the AOT build includes them into one translation unit.
 SOURCES = ("elementwise", "reduce", "softmax", "conv", "pool", "norm", "optim", "philox")
 # nvcc and NVRTC get the same semantic flags: no FMA contraction, so results match the CPU
-# kernels operation by operation (and Philox's float conversions bit for bit).
+# kernels operation by operation (and Philox's float conversions bit for bit). NVRTC's
+# default dialect is already C++17; CuPy adds its own -arch and -ftz=true (denormals flush
+# on the JIT path only; Philox's arithmetic never meets a denormal).
 NVCC_FLAGS = ("--fmad=false", "-std=c++17")
 # 177: a header helper a given source does not use (nvcc does not warn for those).
-NVRTC_OPTIONS = ("--fmad=false", "--std=c++17", "-device-int128", "--diag-suppress=177")
+NVRTC_OPTIONS = ("--fmad=false", "-device-int128", "--diag-suppress=177")
 THREADS = 256
 
 # Kernel argument structs, laid out as in ember_common.cuh / conv.cu / pool.cu (all int64).

@@ -37,6 +37,8 @@ def reduce(op: str, x, axis: int | None = None, keepdims: bool = False):
     cp = _cp()
     kernel_op = "sum" if op == "mean" else op
     sfx = SFX.get(np.dtype(x.dtype))
+    if op == "mean" and sfx in ("i32", "i64"):
+        raise TypeError(f"mean: expected a floating dtype, got {x.dtype}")
     if kernel_op not in _TYPES or sfx not in _TYPES[kernel_op]:
         raise NotImplementedError(f"{op} is not implemented for device cuda and dtype {x.dtype}")
     if axis is None:
