@@ -95,7 +95,7 @@ def test_every_compiled_kernel_is_declared(ptx):
 
 
 @needs_nvcc
-@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("arch", ["sm_90"])  # sm_80: nox -s cuda-compile
 @pytest.mark.parametrize("source", loader.SOURCES)
 def test_each_source_compiles_without_warnings(tmp_path, source, arch):
     import subprocess

@@ -8,8 +8,10 @@ kernels (``ember._cuda``) and cuBLAS (through CuPy) run on CuPy's current stream
 
 Memory statistics come from CuPy's memory pool, which every ember allocation goes
 through: ``memory_allocated`` is the bytes held by live arrays, ``memory_reserved`` the
-bytes the pool holds from the driver, ``max_memory_allocated`` the peak of the former
-since CUDA was first used (or since ``reset_peak_memory_stats``).
+bytes the pool holds from the driver. ``max_memory_allocated`` is the peak of the former
+since peak tracking started: the first call to ``reset_peak_memory_stats`` or
+``max_memory_allocated``. Tracking routes each allocation through a small Python hook, so
+it is off until asked for (PyTorch tracks from the start; ember keeps the per-op cost low).
 """
 
 from __future__ import annotations
@@ -78,7 +80,6 @@ def _require():
             "CUDA is not available: no NVIDIA GPU was found or CuPy is not installed "
             "(pip install 'ember-core[cuda12]', or [cuda13] for a CUDA 13 driver)"
         )
-    _install_peak_tracker(cp)
     return cp
 
 
@@ -323,14 +324,16 @@ def memory_reserved(device=None) -> int:
 
 
 def max_memory_allocated(device=None) -> int:
-    """The peak of :func:`memory_allocated` since CUDA was first used by ember (or since
-    :func:`reset_peak_memory_stats`)."""
+    """The peak of :func:`memory_allocated` since tracking started (the first call of this
+    function or of :func:`reset_peak_memory_stats`; see the module docstring)."""
+    _install_peak_tracker(_require())
     idx = _index(device)
     return max(_peak.get(idx, 0), memory_allocated(idx))
 
 
 def reset_peak_memory_stats(device=None) -> None:
     """Start peak tracking afresh from the current allocation."""
+    _install_peak_tracker(_require())
     idx = _index(device)
     _peak[idx] = memory_allocated(idx)
 
