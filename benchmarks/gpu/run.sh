@@ -15,6 +15,8 @@
 #       --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --no-deps -d .whl \
 #       cffi pycparser ml_dtypes pillow requests urllib3 idna charset-normalizer certifi \
 #       setuptools
+# With the device tool: run(command="bash benchmarks/gpu/run.sh", carry=[".whl"],
+# timeout_s=540): .whl/ is git-ignored, so it travels only when carried.
 set -u
 T0=$SECONDS
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
