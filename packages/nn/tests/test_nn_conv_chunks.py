@@ -89,3 +89,14 @@ def test_im2col_col2im_out_buffers():
         NK.im2col(x, 3, 1, 1, 1, out=np.empty((2, 27, 30), np.float64))
     with pytest.raises(TypeError, match="C-contiguous"):
         NK.col2im(cols, x.shape, 3, 1, 1, 1, out=np.empty((2, 3, 5, 6), np.float32).swapaxes(2, 3))
+
+
+def test_im2col_kernel_offset_past_the_input_writes_nothing_outside_its_row():
+    # width 1, pad 2, dilation 2: offset 2 reads past the input; it must give a zero row
+    # and leave the row before it alone (it once wrote one element before its row)
+    x = np.arange(1, 9, dtype=np.float32).reshape(4, 2, 1)
+    cols = NK.im2col(x, 3, 1, 2, 2)
+    want = np.zeros((4, 6, 1), np.float32)
+    want[:, 1, 0] = x[:, 0, 0]
+    want[:, 4, 0] = x[:, 1, 0]
+    np.testing.assert_array_equal(cols, want)

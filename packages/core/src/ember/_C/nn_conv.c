@@ -63,6 +63,7 @@ static void conv_valid(int64_t in, int64_t s, int64_t p, int64_t off, int64_t ou
     int64_t l = a <= 0 ? 0 : (a + s - 1) / s;
     int64_t h = nn_floordiv(in - 1 + p - off, s) + 1; /* o * s <= in - 1 + p - off */
     if (h > out) h = out;
+    if (h < 0) h = 0; /* the kernel offset lies past the input: empty, never [-1, -1) */
     if (l > h) l = h;
     *lo = l;
     *hi = h;
