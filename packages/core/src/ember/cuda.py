@@ -361,7 +361,10 @@ manual_seed_all = manual_seed
 def _to_device_array(a, dev):
     """``a`` (numpy or CuPy) as a CuPy array on device ``dev`` (copied when needed)."""
     cp = _require()
-    with cp.cuda.Device(_index(dev)):
+    idx = _index(dev)
+    with cp.cuda.Device(idx):
+        if isinstance(a, cp.ndarray):  # asarray would hand back an array on another device
+            return a if a.device.id == idx else a.copy()
         return cp.asarray(a)
 
 

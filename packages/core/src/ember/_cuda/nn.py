@@ -198,7 +198,7 @@ def cross_entropy_forward(
             (xr, t, w, rows, classes, int(ignore_index), eps, loss, lse, roww, bad),
         )
         _check_bad(bad, op, _target_message(classes, ignore_index))
-    tw = float(roww.sum(dtype=np.float64)) if red == 1 else 0.0
+    tw = float(roww.sum(dtype=np.float64))  # the CPU reports it for every reduction
     if red == 0:
         out = loss.reshape(tshape)
     elif red == 2:
@@ -388,6 +388,10 @@ def maxpool2d_backward(gy, indices, input_shape):
             f"ember_maxpool2d_bwd_{_SFX[gy.dtype]}", L.blocks(gy.size), L.THREADS, (g, gy, idx, gx)
         )
     return gx
+
+
+# The backward of adaptive max pooling is max pooling's: gy added at the recorded maxima.
+adaptive_maxpool2d_backward = maxpool2d_backward
 
 
 def _avg(a, shape_in, kernel_size, stride, padding, ceil_mode, cip, divisor_override, bw):

@@ -51,7 +51,6 @@ NN_KERNELS_UNSUPPORTED = {
     "adaptive_avgpool1d_forward": "1-D adaptive pooling",
     "adaptive_maxpool1d_forward": "1-D adaptive pooling",
     "adaptive_maxpool2d_forward": "adaptive max pooling",
-    "adaptive_maxpool2d_backward": "adaptive max pooling",
     "avgpool1d_forward": "1-D pooling (2-D kernels with a unit height would serve)",
     "avgpool1d_backward": "1-D pooling",
     "maxpool1d_forward": "1-D pooling",

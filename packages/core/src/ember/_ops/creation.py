@@ -61,6 +61,8 @@ def _alloc(shape, dt, device, requires_grad: bool, fill=None) -> Tensor:
         if dev.type != "cpu":
             from ember import cuda
 
+            if isinstance(fill, Tensor):
+                fill = fill.item()
             t = _wrap(cuda._empty(shape, dt, dev, fill))
             if requires_grad:
                 t.requires_grad_(True)
