@@ -209,3 +209,21 @@ def test_without_a_gpu_cuda_requests_say_what_is_missing(call):
     with pytest.raises(RuntimeError, match="CUDA is not available.*pip install"):
         call()
     assert ember.cuda.device_count() == 0 and not ember.cuda.is_available()
+
+
+def test_cuda_nn_kernels_take_the_cpu_functions_arguments():
+    """Callers pass the same arguments whatever the device: same parameter names, order
+    and defaults as the CPU function they stand in for."""
+    import inspect
+
+    from ember._nn_kernels import _cuda_version
+
+    for name in _nn_kernels.__all__:
+        cuda_fn = _cuda_version(name)
+        if cuda_fn is None:
+            continue
+        cpu = inspect.signature(getattr(_nn_kernels, name).__wrapped__).parameters
+        dev = inspect.signature(cuda_fn).parameters
+        assert [(p.name, p.default) for p in cpu.values()] == [
+            (p.name, p.default) for p in dev.values()
+        ], name

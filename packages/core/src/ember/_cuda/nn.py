@@ -301,29 +301,43 @@ def _conv_geom(shape: tuple, kernel_size, stride, padding, dilation, op: str):
     return g, out, k
 
 
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
-    """Unfold x (N, C, *spatial) into cols (N, C * prod(kernel), prod(out_spatial))."""
+def _out_buffer(out, shape: tuple, dtype, op: str):
+    """``out`` checked as a C-contiguous CUDA array of ``shape`` and ``dtype``, or a new one."""
+    if out is None:
+        return _cp().empty(shape, dtype)
+    if not L._is_device_array(out) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise TypeError(f"{op}: out must be a C-contiguous {dtype} CUDA array")
+    if out.shape != shape:
+        raise ValueError(f"{op}: out has shape {out.shape}, expected {shape}")
+    return out
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """Unfold x (N, C, *spatial) into cols (N, C * prod(kernel), prod(out_spatial)),
+    written into ``out`` when given."""
     op = "im2col"
     x = _floats(x, "x", op)
-    g, out, k = _conv_geom(x.shape, kernel_size, stride, padding, dilation, op)
-    cols = _cp().empty((x.shape[0], x.shape[1] * math.prod(k), math.prod(out)), x.dtype)
+    g, osp, k = _conv_geom(x.shape, kernel_size, stride, padding, dilation, op)
+    shape = (x.shape[0], x.shape[1] * math.prod(k), math.prod(osp))
+    cols = _out_buffer(out, shape, x.dtype, op)
     if cols.size:
         L.launch(f"ember_im2col_{_SFX[x.dtype]}", L.blocks(cols.size), L.THREADS, (g, x, cols))
     return cols
 
 
-def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
-    """Fold cols back into ``input_shape`` (N, C, *spatial), summing overlaps."""
+def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, out=None):
+    """Fold cols back into ``input_shape`` (N, C, *spatial), summing overlaps (into
+    ``out`` when given)."""
     op = "col2im"
     cols = _floats(cols, "cols", op)
     shape = tuple(int(s) for s in input_shape)
-    g, out, k = _conv_geom(shape, kernel_size, stride, padding, dilation, op)
-    expect = (shape[0], shape[1] * math.prod(k), math.prod(out))
+    g, osp, k = _conv_geom(shape, kernel_size, stride, padding, dilation, op)
+    expect = (shape[0], shape[1] * math.prod(k), math.prod(osp))
     if cols.shape != expect:
         raise ValueError(
             f"{op}: cols has shape {cols.shape}, expected {expect} for input shape {shape}"
         )
-    x = _cp().empty(shape, cols.dtype)
+    x = _out_buffer(out, shape, cols.dtype, op)
     if x.size:
         L.launch(f"ember_col2im_{_SFX[x.dtype]}", L.blocks(x.size), L.THREADS, (g, cols, x))
     return x
