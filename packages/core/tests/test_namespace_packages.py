@@ -82,8 +82,8 @@ def test_sibling_distribution_extends_ember(tmp_path, editable):
 def test_missing_subpackage_says_what_to_install():
     import ember
 
-    with pytest.raises(AttributeError, match="pip install ember-distributed"):
-        ember.distributed  # noqa: B018 - not built yet in this repo
+    with pytest.raises(AttributeError, match="pip install ember-jit"):
+        ember.jit  # noqa: B018 - not built yet in this repo
 
 
 def test_core_wheel_owns_init_and_others_do_not(tmp_path):
