@@ -186,18 +186,52 @@ def dataloader(out: str) -> list[Figure]:
 
 
 def vision(out: str) -> list[Figure]:
-    vals = {}
+    figs, vals = [], {}
+    m = re.search(r"ember DataLoader, (\d+) workers: ([\d.]+) img/s", out)
+    p = re.search(r"PIL\+numpy loop, 1 process\s*: ([\d.]+) img/s", out)
+    if m:  # the plain numpy/PIL loop is the numpy column
+        figs.append(
+            Figure(
+                f"ImageFolder pipeline, {m.group(1)} workers",
+                "img/s",
+                float(m.group(2)),
+                float(p.group(1)) if p else None,
+            )
+        )
     for line in out.splitlines():
         m = re.match(r"^\s+(ember|torch)\s+: test acc ([\d.]+)%\s+train ([\d.]+) s", line)
         if m:
             vals[m.group(1)] = (float(m.group(2)), float(m.group(3)))
     if "ember" not in vals:
-        return []
+        return figs
     t = vals.get("torch", (None, None))
-    return [
+    return figs + [
         Figure("LeNet Fashion-MNIST, train time", "s", vals["ember"][1], None, t[1]),
         Figure("LeNet Fashion-MNIST, test accuracy", "%", vals["ember"][0], None, t[0]),
     ]
+
+
+def text(out: str) -> list[Figure]:
+    lm, st = {}, {}
+    for line in out.splitlines():
+        m = re.match(r"^\s+(ember|torch)\s*:\s+valid ppl\s+([\d.]+)\s+([\d.]+) tokens/s", line)
+        if m:
+            lm[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+        m = re.match(r"^\s+(ember|torch)\s*:\s+([\d.]+) sentences/s", line)
+        if m:
+            st[m.group(1)] = float(m.group(2))
+    figs = []
+    if "ember" in lm:
+        t = lm.get("torch", (None, None))
+        figs.append(Figure("LSTM LM (Wikipedia) training", "tokens/s", lm["ember"][1], None, t[1]))
+        figs.append(
+            Figure("LSTM LM (Wikipedia) valid perplexity", "ppl", lm["ember"][0], None, t[0])
+        )
+    if "ember" in st:
+        figs.append(
+            Figure("MiniLM sentence embedding", "sentences/s", st["ember"], None, st.get("torch"))
+        )
+    return figs
 
 
 PARSERS = {
@@ -213,4 +247,5 @@ PARSERS = {
     "bench_lenet": lenet,
     "bench_dataloader": dataloader,
     "bench_vision": vision,
+    "bench_text": text,
 }

@@ -98,9 +98,10 @@ def run_script(script: Path, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         json_path = Path(tmp) / "figures.json"
         cmd = command_for(script, args.quick, args.tpy, json_path, args.extra)
-        shown = " ".join(shlex.quote(os.path.relpath(c) if c.startswith("/") else c) for c in cmd)
-        shown = shown.replace(os.path.relpath(sys.executable), "python")
-        shown = shown.replace(f"--json {shlex.quote(os.path.relpath(json_path))}", "--json F")
+        root = str(HERE.parent) + os.sep
+        shown = " ".join(shlex.quote(c.removeprefix(root)) for c in cmd)
+        shown = shown.replace(shlex.quote(sys.executable), "python")
+        shown = shown.replace(f"--json {shlex.quote(str(json_path))}", "--json F")
         print(f"== {shown}", flush=True)
         t0 = time.perf_counter()
         try:

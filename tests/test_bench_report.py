@@ -135,3 +135,20 @@ def test_quick_flags_come_from_each_script(tmp_path):
     other.write_text('p.add_argument("--repeat")\np.add_argument("--json")\n')
     cmd = report.command_for(other, True, None, tmp_path / "f.json", {"bench_conv": ["-x"]})
     assert cmd[2:] == ["-x", "--repeat", "3", "--json", str(tmp_path / "f.json")]
+
+
+def test_text_and_imagefolder_rows():
+    out = (
+        "  ember : valid ppl    417.9       1858 tokens/s\n"
+        "  torch : valid ppl    453.5       2434 tokens/s\n"
+        "  ember :    41.9 sentences/s\n"
+    )
+    lm, ppl, st = _parsers.text(out)
+    assert (lm.ember, lm.torch, lm.better) == (1858, 2434, "higher")
+    assert ppl.better == "lower" and ppl.ratio()[0] == pytest.approx(453.5 / 417.9)
+    assert st.torch is None and st.ratio() == (None, "")
+    (folder,) = _parsers.vision(
+        "  ember DataLoader, 2 workers: 149 img/s\n"
+        "  PIL+numpy loop, 1 process        : 160 img/s  (ratio 0.93x)\n"
+    )
+    assert folder.ratio() == pytest.approx((149 / 160, "numpy"))
