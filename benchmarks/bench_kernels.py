@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from ember import _kernels as K
+from ember import _kernels_bridge as B
 
 try:
     import torch
@@ -50,6 +51,8 @@ def _cases(n: int):
     ty = torch.from_numpy(y) if torch else None
     tm = torch.from_numpy(m) if torch else None
     trow = torch.from_numpy(row) if torch else None
+    oc = np.empty_like(m)
+    toc = torch.from_numpy(oc) if torch else None
     b4 = 4
     cases = [
         (
@@ -125,12 +128,32 @@ def _cases(n: int):
             },
         ),
         (
-            "add transposed+broadcast",
+            # numpy picks the inputs' (F) order for its own result; ember writes the
+            # C-order out it is given, so numpy gets the same out here
+            "add m.T + row into C out",
             3 * m.size * b4,
             {
-                "ember": lambda: K.binary("add", m.T, row, np.empty_like(m)),
-                "numpy": lambda: np.add(m.T, row),
-                "torch": tx is not None and (lambda: torch.add(tm.T, trow)),
+                "ember": lambda: K.binary("add", m.T, row, oc),
+                "numpy": lambda: np.add(m.T, row, out=oc),
+                "torch": tx is not None and (lambda: torch.add(tm.T, trow, out=toc)),
+            },
+        ),
+        (
+            "copy m.T into C out",
+            2 * m.size * b4,
+            {
+                "ember": lambda: K.cast(m.T, oc),
+                "numpy": lambda: np.copyto(oc, m.T),
+                "torch": tx is not None and (lambda: toc.copy_(tm.T)),
+            },
+        ),
+        (
+            "sum(1) of matrix",
+            m.size * b4,
+            {
+                "ember": lambda: K.reduce("sum", m, (1,)),
+                "numpy": lambda: np.sum(m, axis=1),
+                "torch": tx is not None and (lambda: torch.sum(tm, 1)),
             },
         ),
         (
@@ -170,23 +193,25 @@ def run_throughput(n: int, repeats: int, thread_counts: list) -> None:
 
 
 def _crossover_fns(n: int) -> dict:
+    """The choice the core makes at C_MIN: the bridge (fresh result, C kernel) against
+    the numpy call it replaces."""
     x = np.random.default_rng(1).standard_normal(n, dtype=np.float32)
     y = x.copy()
-    out = np.empty_like(x)
     return {
-        "e_add": lambda: K.binary("add", x, y, out),
-        "n_add": lambda: np.add(x, y, out=out),
+        "e_add": lambda: B.binary("add", np.add, x, y),
+        "n_add": lambda: np.add(x, y),
         "e_sum": lambda: K.reduce("sum", x),
         "n_sum": lambda: np.sum(x),
-        "e_exp": lambda: K.unary("exp", x, out),
-        "n_exp": lambda: np.exp(x, out=out),
+        "e_exp": lambda: B.unary("exp", np.exp, x),
+        "n_exp": lambda: np.exp(x),
     }
 
 
 def run_crossover(repeats: int) -> None:
     """Element counts at which ember's add/sum/exp (wrapper included) beat numpy."""
-    print("\n== crossover (ember time / numpy time; < 1 means ember wins) ==")
-    for n in (1 << 12, 1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18, 1 << 20):
+    print(f"\n== crossover (ember time / numpy time; < 1 means ember wins; C_MIN={B.C_MIN}) ==")
+    for k in range(12, 21):
+        n = 1 << k
         t = _median_times(_crossover_fns(n), repeats * 4)
         print(
             f"n={n:8d}  add {t['e_add'] / t['n_add']:5.2f}  sum {t['e_sum'] / t['n_sum']:5.2f}"

@@ -3,9 +3,9 @@
     python packages/core/tests/sanitize.py [--examples N] [pytest args...]
 
 Builds the C library with EMBER_SANITIZE=1 (see ember/_C/_build.py) into a temporary
-overlay of the ember package (the installed one is left alone), then runs
-test_kernels_fuzz.py and test_kernels.py with libasan preloaded (it must be the first
-library in the process). Leak detection is off: CPython itself "leaks" by design.
+overlay of the ember package (the installed one is left alone), then runs the C kernels'
+test files (listed in main) with libasan preloaded (it must be the first library in the
+process). Leak detection is off: CPython itself "leaks" by design.
 Exits non-zero on a test failure or on any sanitizer report.
 """
 
@@ -88,6 +88,8 @@ def main() -> int:
             "no:cacheprovider",
             str(HERE / "test_kernels_fuzz.py"),
             str(HERE / "test_kernels.py"),
+            str(HERE / "test_kernels_paths.py"),
+            str(HERE / "test_kernels_bridge.py"),
             str(HERE / "test_nn_kernels_fuzz.py"),
             str(HERE / "test_nn_kernels.py"),
             str(HERE / "test_optim_kernels.py"),

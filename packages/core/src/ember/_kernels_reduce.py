@@ -8,8 +8,21 @@ from __future__ import annotations
 import numpy as np
 
 from ember._C import ffi, lib
-from ember._kernels import _C_REDUCE, _CODES, _CUM, _MAXDIM, REDUCE_OPS, _check, _code, _extent
+from ember._kernels import (
+    _C_REDUCE,
+    _CODES,
+    _CUM,
+    _MAXDIM,
+    REDUCE_OPS,
+    _base_ptr,
+    _bounds,
+    _check,
+    _code,
+    _order,
+    _ptr,
+)
 
+_from_buffer = ffi.from_buffer
 _F64 = np.dtype(np.float64)
 _I64 = np.dtype(np.int64)
 _BOOL = np.dtype(np.bool_)
@@ -77,15 +90,13 @@ def _call(fn, head: tuple, arrays: list, layouts: list, op: str, dtype, tail: tu
     """Call a C entry point with pointers, layouts and buffer extents of ``arrays``."""
     ptrs, strides, extents = [], [], []
     for a, st in zip(arrays, layouts):
+        strides += st
         if a is None:
             ptrs.append(ffi.NULL)
-            strides += st
             extents += (0, 0)
-            continue
-        p = a.ctypes.data
-        ptrs.append(ffi.cast("char *", p))
-        strides += st
-        extents += _extent(a, p)
+        else:
+            ptrs.append(_ptr(a))  # the cdata keeps the array alive through the call
+            extents += _bounds(a)
     rc = fn(
         *head,
         ffi.new("char *[]", ptrs),
@@ -94,6 +105,43 @@ def _call(fn, head: tuple, arrays: list, layouts: list, op: str, dtype, tail: tu
         *tail,
     )
     _check(rc, op, dtype)
+
+
+_FLAT_OPS = frozenset(("sum", "prod", "mean", "amax", "amin", "any", "all", "norm2"))
+
+
+def _all_dims(dims, ndim: int) -> bool:
+    """Whether ``dims`` names every dim exactly once (None and () do too)."""
+    if dims is None or dims == ():
+        return True
+    if type(dims) is int:
+        dims = (dims,)
+    elif type(dims) is not tuple:
+        return False
+    if len(dims) != ndim:
+        return False
+    seen = set()
+    for d in dims:
+        if type(d) is not int or not -ndim <= d < ndim:
+            return False
+        seen.add(d % ndim)
+    return len(seen) == ndim
+
+
+def _reduce_all_dense(op: str, x: np.ndarray, keepdim: bool) -> np.ndarray:
+    """Reduce every element of a dense (C or F order) array: the 1-d entry point."""
+    odt = _default_dtype(op, x.dtype)
+    code, ocode = _CODES.get(x.dtype), _CODES[odt]
+    c_op = _C_REDUCE[op]
+    if code is None or not lib.em_reduce_supported(c_op, code, ocode):
+        raise TypeError(f"ember kernel {op!r} does not support dtype {x.dtype} -> {odt}")
+    out = np.empty((1,) * x.ndim if keepdim else (), odt)
+    rc = lib.em_reduce_flat(
+        c_op, code, ocode, x.size, _from_buffer(out), _base_ptr(x), out.nbytes, x.nbytes, 0.0
+    )
+    if rc:
+        _check(rc, op, x.dtype)
+    return out
 
 
 def _default_dtype(op: str, dtype: np.dtype) -> np.dtype:
@@ -151,6 +199,8 @@ def reduce(
     if op not in REDUCE_OPS:
         raise ValueError(f"unknown reduction {op!r}; expected one of {REDUCE_OPS}")
     x = _array(x, op)
+    if out is None and op in _FLAT_OPS and x.size and _order(x) and _all_dims(dims, x.ndim):
+        return _reduce_all_dense(op, x, keepdim)
     zero_d = x.ndim == 0
     if zero_d:
         x = x.reshape(1)

@@ -135,6 +135,6 @@ int em_cast(int src_dtype, int dst_dtype, int ndim, const int64_t *shape, char *
     }
     em_plan pl;
     em_plan_build(&pl, ndim, shape, 2, ptrs, strides);
-    em_plan_run(&pl, numel, f, NULL, 1);
+    em_plan_exec(&pl, numel, f, NULL, 1);
     return EM_OK;
 }

@@ -22,7 +22,8 @@ typedef struct {
 } racc;
 
 typedef void (*red_run)(int64_t n, const char *p, int64_t s, double shift, racc *acc);
-typedef void (*red_col)(int64_t m, const char *p, int64_t s, void *lanes);
+typedef void (*red_col)(int64_t m, const char *p, int64_t s, int64_t rs, int64_t rows,
+                        void *lanes);
 typedef void (*red_init)(int64_t m, void *lanes);
 typedef void (*red_fold)(const void *lanes, int64_t j, racc *acc);
 typedef struct {
@@ -61,23 +62,46 @@ typedef struct {
             FOLD;                                                                           \
         }                                                                                   \
     }                                                                                       \
-    EM_HOT static void rcol_##OP##_##S(int64_t m, const char *p, int64_t s, void *lanes) {  \
+    /* `rows` rows `rs` bytes apart into m lanes; four rows per pass over the lanes (each \
+     * lane still takes its elements in row order, so results do not change) */          \
+    EM_HOT static void rcol_##OP##_##S(int64_t m, const char *p, int64_t s, int64_t rs,    \
+                                       int64_t rows, void *lanes) {                         \
         A *l = (A *)lanes;                                                                  \
         const double shift = 0;                                                             \
         (void)shift;                                                                        \
+        int64_t r = 0;                                                                      \
         if (s == sizeof(T)) {                                                               \
-            const T *x = (const T *)p;                                                      \
-            for (int64_t j = 0; j < m; j++) {                                               \
-                A v = l[j];                                                                 \
-                T a = x[j];                                                                 \
-                l[j] = STEP;                                                                \
+            for (; r + 4 <= rows; r += 4) {                                                 \
+                const T *x0 = (const T *)(p + r * rs), *x1 = (const T *)(p + (r + 1) * rs); \
+                const T *x2 = (const T *)(p + (r + 2) * rs);                                \
+                const T *x3 = (const T *)(p + (r + 3) * rs);                                \
+                for (int64_t j = 0; j < m; j++) {                                           \
+                    A v = l[j];                                                             \
+                    T a = x0[j];                                                            \
+                    v = STEP;                                                               \
+                    a = x1[j];                                                              \
+                    v = STEP;                                                               \
+                    a = x2[j];                                                              \
+                    v = STEP;                                                               \
+                    a = x3[j];                                                              \
+                    l[j] = STEP;                                                            \
+                }                                                                           \
+            }                                                                               \
+            for (; r < rows; r++) {                                                         \
+                const T *x = (const T *)(p + r * rs);                                       \
+                for (int64_t j = 0; j < m; j++) {                                           \
+                    A v = l[j];                                                             \
+                    T a = x[j];                                                             \
+                    l[j] = STEP;                                                            \
+                }                                                                           \
             }                                                                               \
         } else {                                                                            \
-            for (int64_t j = 0; j < m; j++) {                                               \
-                A v = l[j];                                                                 \
-                T a = *(const T *)(p + j * s);                                              \
-                l[j] = STEP;                                                                \
-            }                                                                               \
+            for (; r < rows; r++)                                                           \
+                for (int64_t j = 0; j < m; j++) {                                           \
+                    A v = l[j];                                                             \
+                    T a = *(const T *)(p + r * rs + j * s);                                 \
+                    l[j] = STEP;                                                            \
+                }                                                                           \
         }                                                                                   \
     }                                                                                       \
     static void rinit_##OP##_##S(int64_t m, void *lanes) {                                  \
@@ -244,40 +268,84 @@ static void red_inner_loop(int64_t n, char **p, const int64_t *s, const void *c)
     }
 }
 
-#define COLS 512
-/* Blocks of adjacent outputs along the kept plan's innermost dim, accumulated row by row
- * over every reduced element. */
-static void red_outer(const em_plan *kp, const em_plan *rp, const red_impl *im,
-                      const red_fin *fz, int64_t nout, int nt) {
-    int last = kp->ndim - 1;
-    int64_t M = kp->shape[last], nb = (M + COLS - 1) / COLS, tasks = (nout / M) * nb;
-    if (nt > tasks) nt = (int)tasks;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t t = 0; t < tasks; t++) {
-        double lanes[COLS]; /* 8 bytes per lane covers every accumulator type */
-        int64_t j0 = (t % nb) * COLS, m = M - j0 < COLS ? M - j0 : COLS;
-        int64_t flat = (t / nb) * M + j0;
-        char *o = plan_ptr(kp, 0, flat);
-        const char *x = plan_ptr(kp, 1, flat) + (intptr_t)rp->base[0];
-        int64_t xs = kp->st[1][last], os = kp->st[0][last];
-        im->init(m, lanes);
-        int rl = rp->ndim - 1;
-        int64_t inner = rp->shape[rl], rs = rp->st[0][rl];
-        for (int64_t row = 0; row < fz->R / inner; row++) {
-            const char *pr = x;
-            int64_t r = row;
-            for (int d = rl - 1; d >= 0; d--) {
-                pr += (r % rp->shape[d]) * rp->st[0][d];
-                r /= rp->shape[d];
-            }
-            for (int64_t e = 0; e < inner; e++) im->col(m, pr + e * rs, xs, lanes);
+/* Columns per block of the column reduction: 2048 lanes of 8 bytes stay in L1. */
+#define COLS 2048
+/* Row chunks each block is split into when there are few blocks; fixed by the shape
+ * alone, so results do not depend on the thread count. */
+#define ROW_SPLIT 8
+
+/* Lanes of `m` adjacent outputs over reduced elements [r0, r1): whole rows of the
+ * reduced plan's inner dim at a time. */
+static void red_rows(const em_plan *rp, const red_impl *im, const char *x, int64_t xs,
+                     int64_t m, int64_t r0, int64_t r1, void *lanes) {
+    int rl = rp->ndim - 1;
+    int64_t inner = rp->shape[rl], rs = rp->st[0][rl];
+    while (r0 < r1) {
+        int64_t row = r0 / inner, e = r0 % inner, n = inner - e;
+        if (n > r1 - r0) n = r1 - r0;
+        const char *pr = x + e * rs;
+        for (int d = rl - 1; d >= 0; d--) {
+            pr += (row % rp->shape[d]) * rp->st[0][d];
+            row /= rp->shape[d];
         }
-        for (int64_t j = 0; j < m; j++) {
-            racc a = red_identity(fz->op);
-            im->fold(lanes, j, &a);
-            red_store(fz, o + j * os, a, 0.0);
+        im->col(m, pr, xs, rs, n, lanes);
+        r0 += n;
+    }
+}
+
+/* Reductions whose kept dim is the fast-moving one (`sum(0)` of a row-major matrix):
+ * blocks of COLS adjacent outputs accumulate whole rows, reading memory in order and
+ * vectorizing across the outputs. With few blocks, each block's rows are also split in
+ * ROW_SPLIT chunks whose partial lanes are folded in chunk order. */
+static int red_outer(const em_plan *kp, const em_plan *rp, const red_impl *im,
+                     const red_fin *fz, int64_t nout, int nt) {
+    int last = kp->ndim - 1;
+    int64_t M = kp->shape[last], cb = M < COLS ? M : COLS, nb = (M + cb - 1) / cb;
+    int64_t blocks = (nout / M) * nb, R = fz->R, S = 1;
+    if (blocks < ROW_SPLIT) {
+        S = ROW_SPLIT / blocks;
+        if (S > R / 64) S = R / 64 > 1 ? R / 64 : 1;
+    }
+    int64_t tasks = blocks * S;
+    if (nt > tasks) nt = (int)tasks;
+    double *part = NULL; /* 8 bytes per lane covers every accumulator type */
+    if (S > 1) {
+        part = (double *)malloc(sizeof(double) * (size_t)tasks * (size_t)cb);
+        if (!part) return EM_EARG;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        double own[COLS];
+        int t0 = omp_get_thread_num(), T = omp_get_num_threads();
+        for (int64_t t = tasks * t0 / T; t < tasks * (t0 + 1) / T; t++) {
+            int64_t sp = t % S, blk = t / S;
+            int64_t j0 = (blk % nb) * cb, m = M - j0 < cb ? M - j0 : cb;
+            int64_t flat = (blk / nb) * M + j0;
+            const char *x = plan_ptr(kp, 1, flat) + (intptr_t)rp->base[0];
+            double *lanes = part ? part + t * cb : own;
+            im->init(m, lanes);
+            red_rows(rp, im, x, kp->st[1][last], m, R * sp / S, R * (sp + 1) / S, lanes);
+            if (part) continue;
+            char *o = plan_ptr(kp, 0, flat);
+            for (int64_t j = 0; j < m; j++) {
+                racc a = red_identity(fz->op);
+                im->fold(lanes, j, &a);
+                red_store(fz, o + j * kp->st[0][last], a, 0.0);
+            }
         }
     }
+    if (!part) return EM_OK;
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        int64_t j0 = (blk % nb) * cb, m = M - j0 < cb ? M - j0 : cb;
+        char *o = plan_ptr(kp, 0, (blk / nb) * M + j0);
+        for (int64_t j = 0; j < m; j++) {
+            racc a = red_identity(fz->op);
+            for (int64_t sp = 0; sp < S; sp++) im->fold(part + (blk * S + sp) * cb, j, &a);
+            red_store(fz, o + j * kp->st[0][last], a, 0.0);
+        }
+    }
+    free(part);
+    return EM_OK;
 }
 
 int em_reduce(int op, int dtype, int out_dtype, int ndim, const int64_t *shape,
@@ -333,7 +401,7 @@ int em_reduce(int op, int dtype, int out_dtype, int ndim, const int64_t *shape,
     int klast = kp.ndim - 1;
     int64_t ks = llabs(kp.st[1][klast]), rs = llabs(rp.st[0][rp.ndim - 1]);
     if (R > 1 && nout > 1 && !has_aux && ks < rs && kp.shape[klast] >= 16) {
-        red_outer(&kp, &rp, im, &fz, nout, nt);
+        return red_outer(&kp, &rp, im, &fz, nout, nt);
     } else if (nt <= 1 || nout >= 64 * (int64_t)nt || R == 0) {
         em_plan_run(&kp, nout, red_inner_loop, &cx, (int)(R < 1 << 20 ? (R ? R : 1) : 1 << 20));
     } else {
@@ -362,6 +430,16 @@ int em_reduce(int op, int dtype, int out_dtype, int ndim, const int64_t *shape,
         free(buf);
     }
     return EM_OK;
+}
+
+int em_reduce_flat(int op, int dtype, int out_dtype, int64_t n, char *out, char *x,
+                   int64_t out_bytes, int64_t x_bytes, double param) {
+    if (op == R_lse || op == R_var) return EM_EARG; /* these need the aux operand */
+    if (dtype < 0 || dtype >= DT_COUNT) return EM_EDTYPE;
+    int64_t shape[1] = {n}, st[3] = {0, dt_size[dtype], 0};
+    int64_t ext[6] = {0, out_bytes, 0, x_bytes, 0, 0};
+    char *ptrs[3] = {out, x, NULL};
+    return em_reduce(op, dtype, out_dtype, 1, shape, 1, ptrs, st, ext, param);
 }
 
 /* ---------------- argmax / argmin ---------------- */

@@ -9,3 +9,7 @@ int em_reduce_supported(int op, int dtype, int out_dtype);
 /* argmax/argmin (op 0/1) over dim: ptrs = {values, indices (int64), x}. */
 int em_argreduce(int op, int dtype, int ndim, const int64_t *shape, int dim, char **ptrs,
                  const int64_t *strides, const int64_t *extents);
+/* Full reduction of n dense elements of x into the one element at out (ops without an
+ * aux operand); *_bytes: buffer sizes from the pointers. */
+int em_reduce_flat(int op, int dtype, int out_dtype, int64_t n, char *out, char *x,
+                   int64_t out_bytes, int64_t x_bytes, double param);
