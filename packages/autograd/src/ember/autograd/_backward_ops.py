@@ -26,7 +26,8 @@ def index_backward(gy: Tensor, shape, key) -> Tensor:
 
 def index_get(g: Tensor, key) -> Tensor:
     """``g[key]`` for an already converted numpy key."""
-    out = _wrap(np.asarray(g._a[key]))
+    r = g._a[key]
+    out = _wrap(r if hasattr(r, "ndim") and not isinstance(r, np.generic) else np.asarray(r))
     return record_if_needed(out, (g,), "index_get", (tuple(g.shape), key))
 
 

@@ -548,7 +548,7 @@ def _select_dim_backward(ctx, gy):
         return (gy,)
     idx = indices if keepdim else indices.unsqueeze(d)
     g = gy if keepdim else gy.unsqueeze(d)
-    return (E.zeros(shape, dtype=gy.dtype).scatter(d, idx, g),)
+    return (E.zeros(shape, dtype=gy.dtype, device=gy.device).scatter(d, idx, g),)
 
 
 defines("max_dim")(_select_dim_backward)
@@ -593,7 +593,7 @@ def _cumprod(ctx, gy):
 
 def _cum_extreme(ctx, gy):
     d, idx = ctx.params
-    return (E.zeros(ctx.shape(0), dtype=gy.dtype).scatter_add(d, idx, gy),)
+    return (E.zeros(ctx.shape(0), dtype=gy.dtype, device=gy.device).scatter_add(d, idx, gy),)
 
 
 defines("cummax")(_cum_extreme)
@@ -658,7 +658,7 @@ def _cat(ctx, gy):
     for i, s in enumerate(sizes):
         shp = ctx.shape(i)
         if len(shp) == 1 and shp[0] == 0 and gy.dim() > 1:
-            parts.append(E.zeros(shp, dtype=gy.dtype))
+            parts.append(E.zeros(shp, dtype=gy.dtype, device=gy.device))
             continue
         parts.append(gy.narrow(d, start, s))
         start += s
@@ -809,7 +809,9 @@ def _masked_select(ctx, gy):
 @defines("take", inputs=True)
 def _take(ctx, gy):
     x, idx = ctx.inputs
-    g = E.zeros(x.numel(), dtype=gy.dtype).index_add(0, idx.reshape(-1), gy.reshape(-1))
+    g = E.zeros(x.numel(), dtype=gy.dtype, device=gy.device).index_add(
+        0, idx.reshape(-1), gy.reshape(-1)
+    )
     return g.reshape(x.shape), None
 
 
