@@ -39,9 +39,13 @@ __all__ = [
     "where",
 ]
 
-# Element count from which the C kernels beat numpy on this class of machine (measured
-# with benchmarks/bench_kernels.py: float32 add, sum and exp, 2 threads, on a loaded
-# 2-core machine; OpenMP wake-up costs ~10 us, so below this numpy wins).
+# Element count from which the C kernels are used. Alone, they beat numpy from 65536
+# elements (benchmarks/bench_kernels.py's crossover table, float32 add/sum/exp, wrapper
+# and fresh result included, 2 threads, 2-core Xeon at load ~2: 0.46/0.58/0.60 of
+# numpy's time at 65536; add still loses 1.6x at 32768). But in a workload that mixes
+# them with BLAS (bench_core.py's two-layer net: the 1000x100 weight update crosses
+# 65536) waking OpenMP workers between GEMMs costs more than they save: 0.5-0.8x numpy
+# at 1 << 16 against 0.92x at 1 << 18. Hence 1 << 18.
 MIN_PARALLEL_NUMEL = 1 << 18
 
 # Orders are the ABI with the C enums (kernel_common.inc, elementwise.c, reduce.c, ...).
