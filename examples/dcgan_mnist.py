@@ -37,34 +37,49 @@ ember.manual_seed(0)
 
 if opt.dataset in ["imagenet", "folder", "lfw"]:
     # folder dataset
-    dataset = dset.ImageFolder(root=opt.dataroot,
-                               transform=transforms.Compose([
-                                   transforms.Scale(opt.imageSize),
-                                   transforms.CenterCrop(opt.imageSize),
-                                   transforms.ToTensor(),
-                                   transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-                               ]))
+    dataset = dset.ImageFolder(
+        root=opt.dataroot,
+        transform=transforms.Compose(
+            [
+                transforms.Scale(opt.imageSize),
+                transforms.CenterCrop(opt.imageSize),
+                transforms.ToTensor(),
+                transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+            ]
+        ),
+    )
     nc = 3
 elif opt.dataset == "cifar10":
-    dataset = dset.CIFAR10(root=opt.dataroot, download=True,
-                           transform=transforms.Compose([
-                               transforms.Scale(opt.imageSize),
-                               transforms.ToTensor(),
-                               transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-                           ]))
+    dataset = dset.CIFAR10(
+        root=opt.dataroot,
+        download=True,
+        transform=transforms.Compose(
+            [
+                transforms.Scale(opt.imageSize),
+                transforms.ToTensor(),
+                transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+            ]
+        ),
+    )
     nc = 3
 else:
-    mnist_tf = transforms.Compose([
-        transforms.Scale(opt.imageSize),
-        transforms.ToTensor(),
-        transforms.Normalize((0.5,), (0.5,)),
-    ])
-    dataset = (dset.EmbeddedMNIST(train=True, transform=mnist_tf) if opt.dataset == "embedded"
-               else dset.MNIST(root=opt.dataroot, download=True, transform=mnist_tf))
+    mnist_tf = transforms.Compose(
+        [
+            transforms.Scale(opt.imageSize),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5,), (0.5,)),
+        ]
+    )
+    dataset = (
+        dset.EmbeddedMNIST(train=True, transform=mnist_tf)
+        if opt.dataset == "embedded"
+        else dset.MNIST(root=opt.dataroot, download=True, transform=mnist_tf)
+    )
     nc = 1
 assert dataset
-dataloader = ember.data.DataLoader(dataset, batch_size=opt.batchSize,
-                                   shuffle=True, num_workers=int(opt.workers), drop_last=True)
+dataloader = ember.data.DataLoader(
+    dataset, batch_size=opt.batchSize, shuffle=True, num_workers=int(opt.workers), drop_last=True
+)
 
 
 def weights_init(m):
@@ -78,18 +93,30 @@ def weights_init(m):
 
 nz, ngf, ndf = opt.nz, opt.ngf, opt.ndf
 netG = nn.Sequential(  # nz x 1 x 1 -> nc x 32 x 32
-    nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-    nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-    nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-    nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
+    nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),
+    nn.BatchNorm2d(ngf * 4),
+    nn.ReLU(True),
+    nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+    nn.BatchNorm2d(ngf * 2),
+    nn.ReLU(True),
+    nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+    nn.BatchNorm2d(ngf),
+    nn.ReLU(True),
+    nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+    nn.Tanh(),
 )
 netD = nn.Sequential(  # nc x 32 x 32 -> 1
-    nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
-    nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
+    nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
     nn.LeakyReLU(0.2, inplace=True),
-    nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
+    nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+    nn.BatchNorm2d(ndf * 2),
     nn.LeakyReLU(0.2, inplace=True),
-    nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False), nn.Sigmoid(), nn.Flatten(0),
+    nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+    nn.BatchNorm2d(ndf * 4),
+    nn.LeakyReLU(0.2, inplace=True),
+    nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False),
+    nn.Sigmoid(),
+    nn.Flatten(0),
 )
 netG.apply(weights_init)
 netD.apply(weights_init)
@@ -117,9 +144,11 @@ for epoch in range(opt.epochs):
         errG.backward()
         optimizerG.step()
         if i % 20 == 0:
-            print(f"[{epoch}/{opt.epochs}][{i}/{len(dataloader)}] Loss_D: "
-                  f"{(errD_real + errD_fake).item():.4f} Loss_G: {errG.item():.4f} "
-                  f"D(G(z)): {out.mean().item():.4f}")
+            print(
+                f"[{epoch}/{opt.epochs}][{i}/{len(dataloader)}] Loss_D: "
+                f"{(errD_real + errD_fake).item():.4f} Loss_G: {errG.item():.4f} "
+                f"D(G(z)): {out.mean().item():.4f}"
+            )
         step += 1
         if opt.steps and step >= opt.steps:
             break

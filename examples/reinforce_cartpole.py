@@ -51,8 +51,9 @@ def run(episodes: int, seed: int = 0, gamma: float = 0.99, log_every: int = 20) 
             g = r + gamma * g
             returns.insert(0, g)
         returns = ember.tensor(returns)
-        returns = (returns - returns.mean()) / (returns.std() + 1e-8) if len(rewards) > 1 \
-            else returns * 0
+        returns = (
+            (returns - returns.mean()) / (returns.std() + 1e-8) if len(rewards) > 1 else returns * 0
+        )
         loss = -(ember.stack(log_probs) * returns).sum()
         optimizer.zero_grad()
         loss.backward()
