@@ -12,6 +12,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # example file -> arguments for a short run (a few steps)
 SHORT_RUNS = {
     "two_layer_net.py": ["--steps", "5", "--quiet"],
+    "two_layer_net_numpy.py": ["--steps", "5"],
+    "two_layer_net_nn.py": ["--steps", "5"],
     "autograd_rnn_cell.py": [],
     "linear_regression.py": ["--epochs", "5"],
     "optnet_qp.py": ["--steps", "5"],
@@ -21,6 +23,7 @@ SHORT_RUNS = {
     "transfer_efficientnet.py": ["--train", "50", "--test", "50", "--epochs", "2"],
 }
 NEEDS = {
+    "two_layer_net_nn.py": ["ember.nn", "ember.optim"],
     "numpy_extension.py": ["scipy", "ember.nn"],
     "dcgan_mnist.py": ["ember.vision", "ember.optim"],
     "reinforce_cartpole.py": ["gymnasium", "ember.nn", "ember.optim"],
