@@ -204,4 +204,7 @@ for _name in (
     "is_inference_mode_enabled",
 ):
     setattr(_ember, _name, globals()[_name])
-from ember.autograd import formulas_ext  # noqa: E402,F401 - derivatives of the breadth ops
+from ember.autograd import (
+    formulas_ext,  # noqa: E402,F401 - derivatives of the breadth ops
+    formulas_index,  # noqa: E402,F401 - matmul and indexing derivatives
+)
