@@ -158,12 +158,16 @@ def sum_to(g: Tensor, shape) -> Tensor | None:
 
 def _unreduce(gy: Tensor, shape, dims, keepdim: bool) -> Tensor:
     """Broadcast the gradient of a reduction back to the input ``shape``."""
+    shape = tuple(shape)
     if dims is None:
-        return gy.reshape((1,) * len(shape)).expand(shape) if shape else gy
-    if not keepdim:
+        if not shape:
+            return gy
+        gy = gy.reshape((1,) * len(shape))
+    elif not keepdim:
         for d in sorted(dims):
             gy = gy.unsqueeze(d)
-    return gy.expand(shape)
+    # expand (numpy's broadcast_to) costs microseconds: skip it when nothing broadcasts
+    return gy if gy._a.shape == shape else gy.expand(shape)
 
 
 def _as(x, like: Tensor):

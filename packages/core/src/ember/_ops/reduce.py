@@ -11,15 +11,39 @@ from collections import namedtuple
 import numpy as np
 
 from ember import _dtype, _kernels_bridge
+from ember import _tensor as _T
 from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import record_if_needed, result
 from ember._registry import register
 from ember._tensor import Tensor, _wrap, _wrap_dim
 
 __all__ = [
-    "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "var", "std",
-    "var_mean", "std_mean", "norm", "logsumexp", "any", "all", "cumsum", "cumprod", "cummax",
-    "cummin", "logcumsumexp", "count_nonzero", "nansum", "nanmean", "aminmax",
+    "sum",
+    "mean",
+    "prod",
+    "amax",
+    "amin",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "var",
+    "std",
+    "var_mean",
+    "std_mean",
+    "norm",
+    "logsumexp",
+    "any",
+    "all",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "count_nonzero",
+    "nansum",
+    "nanmean",
+    "aminmax",
 ]
 
 _max_t = namedtuple("max", ["values", "indices"])
@@ -28,6 +52,8 @@ _cummax_t = namedtuple("cummax", ["values", "indices"])
 _cummin_t = namedtuple("cummin", ["values", "indices"])
 _aminmax_t = namedtuple("aminmax", ["min", "max"])
 _HALF = (np.dtype(np.float16), _dtype.bfloat16.np)
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_add_reduce = np.add.reduce
 _kernels = _kernels_bridge._kernels
 _C_MIN = _kernels_bridge.C_MIN
 
@@ -60,6 +86,12 @@ def _finish(r, input, name, params):
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (all dims when None). Integers and bools sum in int64."""
     a = input._a
+    if dim is None and dtype is None and a.size < _C_MIN and (a.dtype is _F32 or a.dtype is _F64):
+        # the common small case (a loss): one ufunc call, no dims/dtype bookkeeping
+        out = _wrap(np.asarray(_add_reduce(a, None, keepdims=keepdim)))
+        if input._ag is not None:
+            _T._engine.record("sum", out, (input,), (None, keepdim))
+        return out
     dims = _dims(dim, a.ndim)
     if dtype is not None:
         acc = _dtype.to_numpy_dtype(dtype)
@@ -69,8 +101,12 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         acc = np.dtype(np.float32)
     else:
         acc = a.dtype
-    if (a.size >= _C_MIN and acc == a.dtype and type(a) is np.ndarray
-            and _kernels.supports("sum", a.dtype)):
+    if (
+        a.size >= _C_MIN
+        and acc == a.dtype
+        and type(a) is np.ndarray
+        and _kernels.supports("sum", a.dtype)
+    ):
         r = _kernels.reduce("sum", a, dims if dims is not None else tuple(range(a.ndim)), keepdim)
     else:
         r = a.sum(axis=dims, keepdims=keepdim, dtype=acc)
@@ -97,8 +133,12 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     dims = _dims(dim, a.ndim)
     out_dt = a.dtype if dtype is None else _dtype.to_numpy_dtype(dtype)
     acc = np.float32 if out_dt in _HALF else out_dt
-    if a.size >= _C_MIN and type(a) is np.ndarray and acc == a.dtype and \
-            _kernels.supports("mean", a.dtype):
+    if (
+        a.size >= _C_MIN
+        and type(a) is np.ndarray
+        and acc == a.dtype
+        and _kernels.supports("mean", a.dtype)
+    ):
         r = _kernels.reduce("mean", a, dims if dims is not None else tuple(range(a.ndim)), keepdim)
     else:
         r = a.mean(axis=dims, keepdims=keepdim, dtype=acc)
@@ -116,8 +156,11 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     """Product over ``dim`` (one dim, or all when None)."""
     a = input._a
     dims = _dims(dim, a.ndim)
-    acc = _dtype.to_numpy_dtype(dtype) if dtype is not None else (
-        np.dtype(np.int64) if a.dtype.kind in "biu" else a.dtype)
+    acc = (
+        _dtype.to_numpy_dtype(dtype)
+        if dtype is not None
+        else (np.dtype(np.int64) if a.dtype.kind in "biu" else a.dtype)
+    )
     return _finish(a.prod(axis=dims, keepdims=keepdim, dtype=acc), input, "prod", (dims, keepdim))
 
 
@@ -139,8 +182,10 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     """``(amin, amax)`` in one call."""
-    return _aminmax_t(amin(input, dim if dim is not None else (), keepdim),
-                      amax(input, dim if dim is not None else (), keepdim))
+    return _aminmax_t(
+        amin(input, dim if dim is not None else (), keepdim),
+        amax(input, dim if dim is not None else (), keepdim),
+    )
 
 
 def _arg_pair(input: Tensor, dim, keepdim, name, tuple_type):
@@ -210,8 +255,9 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
+def var(
+    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
+) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
     if isinstance(unbiased, int | tuple | list) and not isinstance(unbiased, bool):
         dim, unbiased = unbiased, None  # var(x, 0) means dim 0 in PyTorch's newer signature
@@ -223,8 +269,9 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return _finish(r, input, "var", (dims, c, keepdim))
 
 
-def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
+def std(
+    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
+) -> Tensor:
     """Standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
     from ember._ops.math import sqrt
 
@@ -247,7 +294,9 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 
     x = input if dtype is None else input.to(dtype)
     if x._a.dtype.kind in "biu":
-        raise RuntimeError(f"norm(): input dtype should be floating point or complex, got {x.dtype}")
+        raise RuntimeError(
+            f"norm(): input dtype should be floating point or complex, got {x.dtype}"
+        )
     if p == "fro" or p == 2:
         if x._a.dtype.kind == "c":
             return m.sqrt(sum(m.abs(x) ** 2, dim, keepdim))
@@ -356,9 +405,28 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     return _finish(r, input, "logcumsumexp", d)
 
 
-_DIFF = {"sum", "mean", "prod", "amax", "amin", "max", "min", "var", "std", "norm",
-         "logsumexp", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "nansum",
-         "var_mean", "std_mean", "aminmax", "nanmean"}
+_DIFF = {
+    "sum",
+    "mean",
+    "prod",
+    "amax",
+    "amin",
+    "max",
+    "min",
+    "var",
+    "std",
+    "norm",
+    "logsumexp",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "nansum",
+    "var_mean",
+    "std_mean",
+    "aminmax",
+    "nanmean",
+}
 for _name in __all__:
-    register(_name, globals()[_name], "reduction", differentiable=_name in _DIFF,
-             methods=(_name,))
+    register(_name, globals()[_name], "reduction", differentiable=_name in _DIFF, methods=(_name,))
