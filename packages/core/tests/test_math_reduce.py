@@ -261,6 +261,9 @@ def test_max_min_argmax(dtype):
 def test_max_of_empty_raises():
     with pytest.raises(IndexError, match="numel\\(\\) == 0"):
         ember.zeros(0).max()
+    with pytest.raises(IndexError, match="reduced dim to be non-empty"):
+        ember.zeros(3, 0).amax(1)
+    assert ember.amax(ember.zeros(0, 3), 1).shape == (0,)  # nothing reduced over an empty dim
 
 
 def test_var_std_norm_logsumexp_prod_any_all():

@@ -6,6 +6,7 @@ numpy. Half-precision inputs accumulate in float32, as PyTorch does.
 
 from __future__ import annotations
 
+import builtins  # this module defines sum/max/min/any/all
 from collections import namedtuple
 
 import numpy as np
@@ -72,7 +73,7 @@ def _dims(dim, ndim: int):
 
 def _empty_check(a, name, dims):
     if a.size == 0:
-        if dims is None or any(a.shape[d] == 0 for d in dims):
+        if dims is None or builtins.any(a.shape[d] == 0 for d in dims):
             raise IndexError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0, "
                 f"or the reduced dim to be non-empty (input shape {tuple(a.shape)})"
