@@ -61,8 +61,9 @@ def test_example_runs(script, tmp_path):
     if missing:
         pytest.skip(f"{script} needs {missing}")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in SHORT_RUNS[script]]  # outputs go there
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *SHORT_RUNS[script]],
+        [sys.executable, str(EXAMPLES / script), *args],
         capture_output=True,
         text=True,
         timeout=600,
