@@ -8,15 +8,6 @@ from ember._registry import OPS
 from ember._tensor import Tensor
 
 
-def _reflected(fn):
-    def r(self, other):
-        return fn(math._scalar_like(other), self)
-
-    r.__name__ = f"__r{fn.__name__}__"
-    r.__doc__ = f"Reflected :func:`ember.{fn.__name__}` (``other`` op ``self``)."
-    return r
-
-
 def _invert(self):
     return math.logical_not(self) if self._a.dtype.kind == "b" else math.bitwise_not(self)
 
@@ -58,7 +49,7 @@ def bind_tensor_methods() -> None:
     }
     for name, fn in ops.items():
         setattr(Tensor, f"__{name}__", fn)
-        setattr(Tensor, f"__r{name}__", math._REFLECTED.get(fn.__name__) or _reflected(fn))
+        setattr(Tensor, f"__r{name}__", math._REFLECTED[fn.__name__])
         inplace = getattr(math, fn.__name__ + "_", None)
         if inplace is not None:
             setattr(Tensor, f"__i{name}__", inplace)

@@ -221,9 +221,16 @@ def movedim(input: Tensor, source, destination) -> Tensor:
 
 
 def _perm_from_moveaxis(ndim, source, destination):
-    probe = np.empty(tuple(range(2, ndim + 2)))
-    moved = np.moveaxis(probe, source, destination).shape
-    return tuple(s - 2 for s in moved)
+    """The permutation ``np.moveaxis(a, source, destination)`` applies (numpy's rule:
+    the moved dims land at their destinations, the others keep their order)."""
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [_wrap_dim(d, ndim) for d in src]
+    dst = [_wrap_dim(d, ndim) for d in dst]
+    order = [d for d in range(ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return tuple(order)
 
 
 moveaxis = movedim
