@@ -179,6 +179,7 @@ _next_seq = _seq.__next__
 
 
 def _edge(x):
+    """The edge pointing at tensor ``x``'s gradient slot, or None if it needs none."""
     if isinstance(x, Tensor):
         ag = x._ag
         if ag is not None and ag.requires_grad:
