@@ -10,6 +10,7 @@ reproducible. ``transforms.functional`` has every transform as a function.
 
 from . import functional
 from ._image import InterpolationMode
+from ._t_autoaugment import *
 from ._t_basic import *
 from ._t_color import *
 from ._t_geometry import *

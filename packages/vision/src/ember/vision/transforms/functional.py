@@ -5,6 +5,13 @@ tensors too) and returns the same kind. Tensor functions keep the dtype:
 integer results are rounded and clipped.
 """
 
+from ._f_augment import (
+    adjust_sharpness,
+    autocontrast,
+    equalize,
+    posterize,
+    solarize,
+)
 from ._f_color import (
     adjust_brightness,
     adjust_contrast,
@@ -47,10 +54,13 @@ __all__ = [
     "adjust_contrast",
     "adjust_hue",
     "adjust_saturation",
+    "adjust_sharpness",
     "affine",
+    "autocontrast",
     "center_crop",
     "convert_image_dtype",
     "crop",
+    "equalize",
     "erase",
     "five_crop",
     "gaussian_blur",
@@ -62,10 +72,12 @@ __all__ = [
     "pad",
     "perspective",
     "pil_to_tensor",
+    "posterize",
     "resize",
     "resized_crop",
     "rgb_to_grayscale",
     "rotate",
+    "solarize",
     "ten_crop",
     "to_grayscale",
     "to_pil_image",
