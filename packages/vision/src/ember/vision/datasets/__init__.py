@@ -13,6 +13,7 @@ from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, 
 from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
 from .stl10 import STL10
+from .svhn import SVHN
 from .vision import VisionDataset
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "MNIST",
     "QMNIST",
     "STL10",
+    "SVHN",
     "DatasetNotFoundError",
     "EmbeddedMNIST",
     "FashionMNIST",
