@@ -166,4 +166,3 @@ def adjust_sharpness(img: Any, sharpness_factor: float) -> Any:
     out = np.trunc(s32 + np.float32(f) * (x.astype(np.float32) - s32))
     out = np.clip(out, 0, max_value(a.dtype)).astype(a.dtype)
     return ember.from_numpy(np.ascontiguousarray(out))
-

@@ -335,9 +335,7 @@ class TrivialAugmentWide(_Augment):
         names = list(space)
         op_name = names[_randint(len(names))]
         magnitudes, signed = space[op_name]
-        magnitude = (
-            float(magnitudes[_randint(len(magnitudes))]) if magnitudes is not None else 0.0
-        )
+        magnitude = float(magnitudes[_randint(len(magnitudes))]) if magnitudes is not None else 0.0
         if signed and _randint(2):
             magnitude = -magnitude
         return apply_op(img, op_name, magnitude, self.interpolation, fill)
