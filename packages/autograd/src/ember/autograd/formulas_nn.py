@@ -146,7 +146,10 @@ def _layer_norm(ctx, gy):
 @defines("embedding", inputs=True)
 def _embedding(ctx, gy):
     w, idx = ctx.inputs
-    return _P().embedding_backward(gy, idx, w.shape[0], ctx.params), None
+    padding_idx, by_freq = ctx.params
+    if by_freq:  # a constant factor per row: double backward stays exact
+        gy = gy * _P().inverse_frequency(idx, gy.dtype)
+    return _P().embedding_backward(gy, idx, w.shape[0], padding_idx), None
 
 
 @defines("embedding_backward", inputs=True)

@@ -203,9 +203,13 @@ def ctc_loss(
 
 
 def ctc_loss_grad(ctx, gy):
-    """Derivative of :func:`ctc_loss` with respect to ``log_probs``."""
-    if ctx.create_graph:
-        raise NotImplementedError("ctc_loss: double backward is not supported")
+    """Derivative of :func:`ctc_loss` with respect to ``log_probs``.
+
+    The gradient is a numpy alpha-beta computation, so it is differentiable once
+    (PyTorch's ``_ctc_loss_backward`` has no derivative either): with
+    ``create_graph=True`` the gradient is recorded as a ``ctc_loss_backward`` node
+    whose own backward raises a RuntimeError naming ctc_loss, instead of passing
+    for a constant and giving silently wrong second derivatives."""
     g, coef, unbatched = ctx.params
     ga = gy._a
     if coef is None:  # reduction 'none': one incoming gradient per sample
@@ -213,4 +217,7 @@ def ctc_loss_grad(ctx, gy):
     else:
         scale = (coef * ga).reshape(1, -1, 1)
     gx = g * scale.astype(g.dtype)
-    return (_wrap(gx[:, 0] if unbatched else gx),)
+    gx = gx[:, 0] if unbatched else gx
+    if ctx.create_graph:
+        return (result(gx, (ctx.inputs[0], gy), "ctc_loss_backward"),)
+    return (_wrap(gx),)

@@ -31,7 +31,15 @@ def embedding(
 ) -> Tensor:
     """Rows of ``weight`` ``(num, D)`` at integer ``input`` ``(*)`` -> ``(*, D)``. The
     ``padding_idx`` row gets no gradient; ``max_norm`` renormalizes the looked-up
-    rows of ``weight`` in place to at most that norm."""
+    rows of ``weight`` in place to at most that norm. ``scale_grad_by_freq``
+    divides each row's gradient by how often its index occurs in ``input``.
+
+    ``sparse=True`` is accepted for PyTorch compatibility, but ember has no sparse
+    tensors: ``weight.grad`` is the dense ``(num, D)`` gradient, holding exactly the
+    values of PyTorch's sparse gradient after ``.to_dense()`` (zero rows for unused
+    indices). Every ember optimizer takes it as it is; the cost is a dense
+    gradient's memory and a dense update where PyTorch's SparseAdam touches only
+    the looked-up rows."""
     if not isinstance(input, Tensor):
         input = E.as_tensor(input)
     if weight.dim() != 2:
@@ -42,8 +50,6 @@ def embedding(
         if not -num <= padding_idx < num:
             raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings")
         padding_idx %= num
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     if max_norm is not None:
         with E.no_grad():
             wa = weight._a
@@ -54,7 +60,7 @@ def embedding(
             weight._bump()
     idx = input if input._a.dtype == np.int64 else _wrap(input._a.astype(np.int64))
     idx = _wrap(idx._a % num) if idx._a.size and idx._a.min() < 0 else idx
-    return _prim.embedding(weight, idx, padding_idx)
+    return _prim.embedding(weight, idx, padding_idx, scale_grad_by_freq)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -58,7 +58,11 @@ def embedding_bag(
     """Reduce bags of rows of ``weight`` (num, D): input (B, L) (each row a bag) or 1-D
     indices with ``offsets`` (B,) marking where each bag starts. ``mode`` 'sum',
     'mean' or 'max'; ``per_sample_weights`` (like input) scales rows ('sum' only);
-    indices equal to ``padding_idx`` are left out. Empty bags give zeros. -> (B, D)."""
+    indices equal to ``padding_idx`` are left out. Empty bags give zeros. -> (B, D).
+
+    ``scale_grad_by_freq`` divides each row's gradient by how often its index occurs
+    in ``input`` ('sum' and 'mean' modes, as PyTorch). ``sparse=True`` gives the
+    dense gradient with the values of PyTorch's sparse one (see ``F.embedding``)."""
     who = "embedding_bag"
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"{who}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
@@ -96,7 +100,14 @@ def embedding_bag(
     slot = np.arange(kept.size) - starts[bag[kept]]
     table = np.full((nb, max(lmax, 1)), flat.size, np.int64)  # flat.size: the zero row
     table[bag[kept], slot] = kept
-    rows = weight.index_select(0, E.from_numpy(flat))
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError(f"{who}: scale_grad_by_freq is not supported with mode='max'")
+    if scale_grad_by_freq:
+        from ember.nn.functional import _prim
+
+        rows = _prim.embedding(weight, E.from_numpy(flat.astype(np.int64)), None, True)
+    else:
+        rows = weight.index_select(0, E.from_numpy(flat))
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1).to(rows.dtype)
     ext = E.cat([rows, E.zeros((1, d), dtype=weight.dtype)], 0)

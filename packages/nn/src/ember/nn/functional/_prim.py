@@ -299,9 +299,21 @@ def layer_norm_grad(ctx, gy, x, w, b):
 
 
 # ----- embedding -----
-def embedding(weight: Tensor, idx: Tensor, padding_idx) -> Tensor:
-    """Rows of ``weight`` at ``idx``: (..., D)."""
-    return result(weight._a[idx._a], (weight, idx), "embedding", padding_idx)
+def embedding(weight: Tensor, idx: Tensor, padding_idx, scale_grad_by_freq=False) -> Tensor:
+    """Rows of ``weight`` at ``idx``: (..., D). With ``scale_grad_by_freq`` each row's
+    gradient is divided by the number of times its index occurs in ``idx``."""
+    params = (padding_idx, bool(scale_grad_by_freq))
+    return result(weight._a[idx._a], (weight, idx), "embedding", params)
+
+
+def inverse_frequency(idx: Tensor, dtype) -> Tensor:
+    """``1 / count(idx[i])`` for every position of ``idx``, shaped ``(*idx.shape, 1)``
+    so it scales the rows of an embedding's output gradient."""
+    a = idx._a
+    flat = a.reshape(-1)
+    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    inv = (1.0 / counts[inverse]).reshape(a.shape + (1,))
+    return _wrap(inv.astype(E._dtype.to_numpy_dtype(dtype)))
 
 
 def embedding_backward(gy: Tensor, idx: Tensor, num: int, padding_idx) -> Tensor:

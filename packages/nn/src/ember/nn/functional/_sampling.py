@@ -1,8 +1,10 @@
 """Padding, resampling and pixel shuffling.
 
 ``interpolate`` resamples one spatial dim at a time: nearest modes are an
-``index_select``, linear modes a product with a small (out, in) interpolation
-matrix, so both are exact adjoint-friendly ember ops and need no formula.
+``index_select``; linear, bicubic and (for 3 spatial dims) area modes a product
+with a small (out, in) interpolation matrix. Every one of these is separable, so
+the result equals PyTorch's per-pixel kernels, and both are ember ops whose
+derivatives (and second derivatives) come from autograd: no formula is needed.
 """
 
 from __future__ import annotations
@@ -84,6 +86,42 @@ def _linear_matrix(n_in, n_out, sf, align_corners, dtype) -> np.ndarray:
     return m.astype(dtype)
 
 
+def _cubic_matrix(n_in, n_out, sf, align_corners, dtype) -> np.ndarray:
+    """(n_out, n_in) weights of Keys' cubic convolution (A = -0.75, as PyTorch) along
+    one dim. The source coordinate is not clamped at 0 (unlike linear); the four
+    taps are, so border pixels repeat."""
+    a = -0.75
+    scale = _src_scale(n_in, n_out, sf, align_corners)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * scale if align_corners else (dst + 0.5) * scale - 0.5
+    i0 = np.floor(src).astype(np.int64)
+    t = src - i0
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    m = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    for k, w in enumerate(weights):
+        np.add.at(m, (rows, np.clip(i0 - 1 + k, 0, n_in - 1)), w)
+    return m.astype(dtype)
+
+
+def _area_matrix(n_in, n_out, dtype) -> np.ndarray:
+    """(n_out, n_in) averaging weights of adaptive average pooling along one dim:
+    output i averages inputs [floor(i * in / out), ceil((i + 1) * in / out))."""
+    i = np.arange(n_out)
+    start = (i * n_in) // n_out
+    end = -((-(i + 1) * n_in) // n_out)
+    cols = np.arange(n_in)[None]
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
 def interpolate(
     input: Tensor,
     size=None,
@@ -95,7 +133,9 @@ def interpolate(
 ) -> Tensor:
     """Resample ``(N, C, *spatial)`` input to ``size`` (or ``spatial * scale_factor``,
     floored). Modes: 'nearest', 'nearest-exact', 'linear' (3-D input), 'bilinear'
-    (4-D), 'trilinear' (5-D), 'area'. ``align_corners`` (linear modes only) maps the
+    (4-D), 'bicubic' (4-D; Keys' kernel with A = -0.75, taps clamped at the borders,
+    so results may overshoot the input range as in PyTorch), 'trilinear' (5-D),
+    'area' (3-D to 5-D). ``align_corners`` (linear and bicubic modes only) maps the
     corner pixels' centres onto each other."""
     if not isinstance(input, Tensor) or input.dim() < 3:
         raise ValueError(
@@ -103,10 +143,11 @@ def interpolate(
             f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}"
         )
     nd = input.dim() - 2
-    if mode in _LINEAR:
-        if _LINEAR[mode] != nd:
+    if mode in _LINEAR or mode == "bicubic":
+        want = _LINEAR.get(mode, 2)
+        if want != nd:
             raise NotImplementedError(
-                f"interpolate: mode {mode!r} needs {_LINEAR[mode] + 2}-D input, got input of "
+                f"interpolate: mode {mode!r} needs {want + 2}-D input, got input of "
                 f"shape {tuple(input.shape)}"
             )
     elif align_corners is not None:
@@ -123,13 +164,12 @@ def interpolate(
         from ember.nn.functional import _pool
 
         fn = {1: _pool.adaptive_avg_pool1d, 2: _pool.adaptive_avg_pool2d}.get(nd)
-        if fn is None:
-            raise NotImplementedError("interpolate: mode 'area' supports 3-D and 4-D input")
-        return fn(input, sizes)
-    if mode not in ("nearest", "nearest-exact") and mode not in _LINEAR:
+        if fn is not None:  # the C pooling kernels
+            return fn(input, sizes)
+    if mode not in ("nearest", "nearest-exact", "bicubic", "area") and mode not in _LINEAR:
         raise NotImplementedError(
             f"interpolate: mode {mode!r} is not supported (nearest, nearest-exact, linear, "
-            "bilinear, trilinear, area)"
+            "bilinear, bicubic, trilinear, area)"
         )
     x = input
     dt = E._dtype.to_numpy_dtype(input.dtype)
@@ -139,9 +179,14 @@ def interpolate(
         sf = sfs[d] if sfs else None
         if n_in == n_out and (sf is None or sf == 1.0):
             continue
-        if mode in _LINEAR:
-            m = E.from_numpy(_linear_matrix(n_in, n_out, sf, bool(align_corners), dt))
-            x = E.matmul(x.movedim(axis, -1), m.t()).movedim(-1, axis)
+        if mode in _LINEAR or mode in ("bicubic", "area"):
+            if mode == "bicubic":
+                m = _cubic_matrix(n_in, n_out, sf, bool(align_corners), dt)
+            elif mode == "area":
+                m = _area_matrix(n_in, n_out, dt)
+            else:
+                m = _linear_matrix(n_in, n_out, sf, bool(align_corners), dt)
+            x = E.matmul(x.movedim(axis, -1), E.from_numpy(m).t()).movedim(-1, axis)
         else:
             idx = _nearest_index(n_in, n_out, sf, mode == "nearest-exact")
             x = x.index_select(axis, E.from_numpy(idx))

@@ -15,7 +15,10 @@ __all__ = ["Embedding"]
 class Embedding(Module):
     """Maps integer indices ``(*)`` to rows of ``weight`` ``(num_embeddings, embedding_dim)``,
     giving ``(*, embedding_dim)``. ``weight`` starts N(0, 1), with the ``padding_idx``
-    row zero (it also gets no gradient)."""
+    row zero (it also gets no gradient). ``scale_grad_by_freq`` divides each row's
+    gradient by its index's count in the mini-batch. ``sparse=True`` is accepted,
+    but ember has no sparse tensors: ``weight.grad`` is dense, with the values of
+    PyTorch's sparse gradient (see ``F.embedding``)."""
 
     def __init__(
         self,
