@@ -7,6 +7,7 @@ hash-checked before use. :class:`EmbeddedMNIST` ships inside the package.
 
 from ._files import DatasetNotFoundError, check_integrity, download_from_mirrors, extract_archive
 from ._idx import read_idx
+from .celeba import CelebA
 from .cifar import CIFAR10, CIFAR100, safe_unpickle
 from .emnist import EMNIST, QMNIST
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
@@ -18,6 +19,7 @@ from .vision import VisionDataset
 
 __all__ = [
     "CIFAR10",
+    "CelebA",
     "CIFAR100",
     "CocoCaptions",
     "CocoDetection",
