@@ -16,6 +16,7 @@ from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
 from .stl10 import STL10
 from .svhn import SVHN
 from .vision import VisionDataset
+from .voc import VOCDetection, VOCSegmentation
 
 __all__ = [
     "CIFAR10",
@@ -40,6 +41,8 @@ __all__ = [
     "EmbeddedMNIST",
     "FashionMNIST",
     "VisionDataset",
+    "VOCDetection",
+    "VOCSegmentation",
     "check_integrity",
     "download_from_mirrors",
     "extract_archive",
