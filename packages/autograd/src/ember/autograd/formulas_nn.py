@@ -147,12 +147,14 @@ def _layer_norm(ctx, gy):
 def _embedding(ctx, gy):
     w, idx = ctx.inputs
     padding_idx, by_freq = ctx.params
-    if by_freq:  # a constant factor per row: double backward stays exact
-        gy = gy * _P().inverse_frequency(idx, gy.dtype)
-    return _P().embedding_backward(gy, idx, w.shape[0], padding_idx), None
+    return _P().embedding_backward(gy, idx, w.shape[0], padding_idx, by_freq), None
 
 
 @defines("embedding_backward", inputs=True)
 def _embedding_backward(ctx, gg):
     gy, idx = ctx.inputs
-    return _P().embedding(gg, idx, None), None
+    ggy = _P().embedding(gg, idx, None)
+    if ctx.params is not None:  # the padding row of the gradient is constant zero
+        keep = (idx._a != ctx.params)[..., None].astype(E._dtype.to_numpy_dtype(ggy.dtype))
+        ggy = ggy * E.from_numpy(keep)
+    return ggy, None

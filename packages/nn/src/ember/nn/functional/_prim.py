@@ -306,17 +306,17 @@ def embedding(weight: Tensor, idx: Tensor, padding_idx, scale_grad_by_freq=False
     return result(weight._a[idx._a], (weight, idx), "embedding", params)
 
 
-def inverse_frequency(idx: Tensor, dtype) -> Tensor:
-    """``1 / count(idx[i])`` for every position of ``idx``, shaped ``(*idx.shape, 1)``
-    so it scales the rows of an embedding's output gradient."""
-    a = idx._a
-    flat = a.reshape(-1)
-    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    inv = (1.0 / counts[inverse]).reshape(a.shape + (1,))
-    return _wrap(inv.astype(E._dtype.to_numpy_dtype(dtype)))
-
-
-def embedding_backward(gy: Tensor, idx: Tensor, num: int, padding_idx) -> Tensor:
-    """Rows of ``gy`` summed by index into a (num, D) gradient."""
-    g = K.embedding_backward(gy._a, idx._a, num, padding_idx)
+def embedding_backward(gy: Tensor, idx: Tensor, num: int, padding_idx, by_freq=False) -> Tensor:
+    """Rows of ``gy`` summed by index into a (num, D) gradient; with ``by_freq`` each
+    row divided by its index's count in ``idx``. Its own derivative (a gather) leaves
+    that factor out, as PyTorch's does: the factor then enters a second derivative
+    once, through the embedding's backward, which keeps it equal to the finite
+    differences of the (scaled) first derivative."""
+    ga = gy._a
+    if by_freq:
+        flat = idx._a.reshape(-1)
+        _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        inv = (1.0 / counts[inverse]).reshape(idx._a.shape + (1,))
+        ga = ga * inv.astype(ga.dtype)
+    g = K.embedding_backward(ga, idx._a, num, padding_idx)
     return result(g, (gy, idx), "embedding_backward", padding_idx)
