@@ -13,6 +13,7 @@ from .emnist import EMNIST, QMNIST
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
 from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
+from .omniglot import Omniglot
 from .stl10 import STL10
 from .svhn import SVHN
 from .vision import VisionDataset
@@ -34,6 +35,7 @@ __all__ = [
     "EMNIST",
     "KMNIST",
     "MNIST",
+    "Omniglot",
     "QMNIST",
     "STL10",
     "SVHN",
