@@ -7,8 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from ember._tensor import _wrap
-from ember.optim.optimizer import Optimizer, check_nonneg, real_view, scalar_tensor
+from ember.optim.optimizer import (
+    Optimizer,
+    check_nonneg,
+    full_state,
+    real_view,
+    scalar_tensor,
+)
 
 __all__ = ["Adagrad"]
 
@@ -60,7 +65,7 @@ class Adagrad(Optimizer):
         if len(state) == 0:
             state["step"] = scalar_tensor(0.0)
             init = group["initial_accumulator_value"]
-            state["sum"] = _wrap(np.full(p._a.shape, init, dtype=p._a.dtype))
+            state["sum"] = full_state(p, init)
         return state
 
     def _update_group(self, group: dict[str, Any]) -> None:

@@ -70,7 +70,7 @@ class ASGD(Optimizer):
             a += (-eta) * g
             ax, mu = real_view(state["ax"]._a), state["mu"]._a
             if float(mu) != 1:
-                ax += (a - ax) * mu
+                ax += (a - ax) * mu[()]  # a scalar: CuPy takes no host array operand
             else:
                 ax[...] = a
             step = float(st)

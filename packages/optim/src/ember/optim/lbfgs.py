@@ -1,8 +1,13 @@
 """L-BFGS with an optional strong-Wolfe line search (after minFunc, as PyTorch's).
 
-The algorithm works on one flat vector made of all parameters. Scalars (dot products,
-step length, ``H_diag``) are numpy scalars of the parameters' dtype, so float32 problems
-are computed in float32 as PyTorch computes them with 0-d tensors.
+The algorithm works on one flat vector made of all parameters, on their device. Scalars
+(dot products, step length, ``H_diag``) are numpy scalars of the parameters' dtype, so
+float32 problems are computed in float32 as PyTorch computes them with 0-d tensors.
+
+On CUDA the vectors stay on the GPU but every scalar is brought to the host as it is
+computed (:func:`_host`): the line search and the stopping tests branch on them, so each
+iteration synchronizes a handful of times (PyTorch's L-BFGS does the same through
+``.item()`` and tensor comparisons). Only those scalars cross: no vector does.
 """
 
 from __future__ import annotations
@@ -14,9 +19,25 @@ import numpy as np
 
 from ember._tensor import Tensor, _wrap
 from ember.autograd import enable_grad
-from ember.optim.optimizer import Optimizer, real_view
+from ember.optim.optimizer import Optimizer, contiguous, real_view
 
 __all__ = ["LBFGS"]
+
+
+def _host(v):
+    """A CUDA 0-d result as a numpy scalar of its dtype (one device sync); host values
+    pass unchanged, so the CPU arithmetic is exactly what it was."""
+    if isinstance(v, (np.generic, int, float)) or type(v) is np.ndarray:
+        return v
+    return v.get()[()]
+
+
+def _dot(a, b):
+    return _host(a.dot(b))
+
+
+def _absmax(a):
+    return _host(np.abs(a).max())
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -43,11 +64,11 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
     ``obj(x, t, d)`` returns (loss, flat grad) at ``x + t d``. Returns
     (loss, grad, t, number of evaluations).
     """
-    d_norm = np.abs(d).max()
+    d_norm = _absmax(d)
     g = g.copy()
     f_new, g_new = obj(x, t, d)
     ls_evals = 1
-    gtd_new = g_new.dot(d)
+    gtd_new = _dot(g_new, d)
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
     done = False
     ls_iter = 0
@@ -75,7 +96,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
         f_new, g_new = obj(x, t, d)
         ls_evals += 1
-        gtd_new = g_new.dot(d)
+        gtd_new = _dot(g_new, d)
         ls_iter += 1
     if ls_iter == max_ls:
         bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
@@ -103,7 +124,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
             insuf_progress = False
         f_new, g_new = obj(x, t, d)
         ls_evals += 1
-        gtd_new = g_new.dot(d)
+        gtd_new = _dot(g_new, d)
         ls_iter += 1
         if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
             bracket[high_pos], bracket_f[high_pos] = t, f_new
@@ -123,7 +144,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
 
 def _to_state(x):
     """numpy values -> ember tensors, so the state saves with ``ember.save``."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
         return _wrap(x)
     if isinstance(x, np.generic):
         return _wrap(np.array(x))
@@ -193,9 +214,9 @@ class LBFGS(Optimizer):
         for p in self._params:
             g = p.grad
             if g is None:
-                views.append(np.zeros(real_view(p._a).size, dtype=self._dtype))
+                views.append(np.zeros_like(real_view(p._a), shape=(real_view(p._a).size,)))
             else:
-                views.append(real_view(np.ascontiguousarray(g._a)).reshape(-1))
+                views.append(real_view(contiguous(g._a)).reshape(-1))
         return np.concatenate(views)
 
     def _add_grad(self, step_size, update: np.ndarray) -> None:
@@ -241,7 +262,7 @@ class LBFGS(Optimizer):
         state["func_evals"] += 1
         self._opt_called = True
         flat_grad = self._gather_flat_grad()
-        if np.abs(flat_grad).max() <= tol_grad:
+        if _absmax(flat_grad) <= tol_grad:
             return orig_loss
         d, t = _from_state(state.get("d")), _from_state(state.get("t"))
         old_dirs, old_stps = _from_state(state.get("old_dirs")), _from_state(state.get("old_stps"))
@@ -261,7 +282,7 @@ class LBFGS(Optimizer):
                 # update the memory with the last step, if curvature is positive
                 y = flat_grad - prev_flat_grad
                 s = d * t
-                ys = y.dot(s)
+                ys = _dot(y, s)
                 if ys > 1e-10:
                     if len(old_dirs) == history_size:
                         old_dirs.pop(0)
@@ -270,26 +291,26 @@ class LBFGS(Optimizer):
                     old_dirs.append(y)
                     old_stps.append(s)
                     ro.append(1.0 / ys)
-                    H_diag = ys / y.dot(y)
+                    H_diag = ys / _dot(y, y)
                 # two-loop recursion: d = -H g
                 num_old = len(old_dirs)
                 if al is None:
                     al = [None] * history_size
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):
-                    al[i] = old_stps[i].dot(q) * ro[i]
+                    al[i] = _dot(old_stps[i], q) * ro[i]
                     q += (-al[i]) * old_dirs[i]
                 d = r = q * H_diag
                 for i in range(num_old):
-                    be_i = old_dirs[i].dot(r) * ro[i]
+                    be_i = _dot(old_dirs[i], r) * ro[i]
                     r += (al[i] - be_i) * old_stps[i]
             prev_flat_grad = flat_grad.copy()
             prev_loss = loss
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+                t = min(1.0, 1.0 / _host(np.abs(flat_grad).sum())) * lr
             else:
                 t = lr
-            gtd = flat_grad.dot(d)
+            gtd = _dot(flat_grad, d)
             if gtd > -tol_change:
                 break
             ls_evals = 0
@@ -303,7 +324,7 @@ class LBFGS(Optimizer):
                     obj, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals
                 )
                 self._add_grad(t, d)
-                opt_cond = np.abs(flat_grad).max() <= tol_grad
+                opt_cond = _absmax(flat_grad) <= tol_grad
             else:
                 self._add_grad(t, d)
                 opt_cond = False
@@ -311,13 +332,13 @@ class LBFGS(Optimizer):
                     with enable_grad():
                         loss = float(closure())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = np.abs(flat_grad).max() <= tol_grad
+                    opt_cond = _absmax(flat_grad) <= tol_grad
                     ls_evals = 1
             current_evals += ls_evals
             state["func_evals"] += ls_evals
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if np.abs(d * t).max() <= tol_change:
+            if _absmax(d * t) <= tol_change:
                 break
             if abs(loss - prev_loss) < tol_change:
                 break

@@ -7,8 +7,13 @@ by integer position over all groups in order. Two deliberate differences: a para
 listed twice in one group is an error (PyTorch only warns), and an option that the
 optimizer does not know is an error (PyTorch keeps it silently) so typos do not pass.
 
-Updates work on the numpy storage (``p._a``) of parameters and state, with no autograd
-recording, and bump each parameter's version counter.
+Updates work on the storage (``p._a``) of parameters and state, with no autograd
+recording, and bump each parameter's version counter. The storage is a numpy array on the
+CPU and a CuPy array on CUDA; the update code is the same for both (numpy's ufuncs and
+``np.*_like`` dispatch to CuPy through NEP 13/18), and state tensors live where their
+parameter lives. Per-step scalars (``step``, ASGD's ``eta``/``mu``, NAdam's
+``mu_product``) stay 0-d CPU tensors, as PyTorch keeps ``step`` on the CPU: reading them
+each step costs no device synchronization.
 """
 
 from __future__ import annotations
@@ -52,8 +57,44 @@ def scalar_tensor(value: float, dtype=np.float32) -> Tensor:
 
 
 def zeros_state(p: Tensor) -> Tensor:
-    """A zero tensor shaped and typed like parameter ``p`` (fresh, contiguous)."""
-    return _wrap(np.zeros(p._a.shape, dtype=p._a.dtype))
+    """A zero tensor shaped and typed like parameter ``p``, on its device (fresh,
+    contiguous)."""
+    return _wrap(np.zeros_like(p._a, order="C"))
+
+
+def full_state(p: Tensor, value: float) -> Tensor:
+    """A tensor filled with ``value``, shaped and typed like parameter ``p``, on its device."""
+    return _wrap(np.full_like(p._a, value, order="C"))
+
+
+# State entries that are per-step scalars read on the host: they stay 0-d CPU tensors
+# whatever the parameter's device (LBFGS's scalars included), so a step never waits on
+# the device to read them.
+HOST_STATE = frozenset(("step", "eta", "mu", "mu_product", "t", "H_diag", "ro", "al"))
+
+
+def _is_host(a) -> bool:
+    return type(a) is np.ndarray or isinstance(a, np.generic)
+
+
+def state_array_like(a, param_a, dtype=None):
+    """A fresh copy of array ``a`` (numpy or CUDA) on ``param_a``'s device, cast to
+    ``dtype`` when given: how a loaded state tensor joins its parameter."""
+    dtype = a.dtype if dtype is None else dtype
+    if _is_host(param_a):
+        if not _is_host(a):
+            a = a.get()  # a CUDA checkpoint loaded for a CPU model
+        return np.array(a, dtype=dtype, copy=True)
+    from ember import cuda
+
+    d = cuda._to_device_array(a, _wrap(param_a).device)
+    return d.astype(dtype, copy=True)
+
+
+def contiguous(a):
+    """``a`` itself when C-contiguous, else a C-contiguous copy on the same device
+    (``np.ascontiguousarray`` would pull a CUDA array to the host, or fail)."""
+    return a if a.flags.c_contiguous else a.copy()
 
 
 def real_view(a: np.ndarray) -> np.ndarray:
@@ -219,15 +260,21 @@ class Optimizer:
         raise NotImplementedError
 
     @staticmethod
-    def _with_grads(group: dict[str, Any]) -> list[tuple[Tensor, np.ndarray]]:
-        """(param, grad array) for the group's parameters that have a gradient."""
+    def _with_grads(group: dict[str, Any]) -> list[tuple[Tensor, Any]]:
+        """(param, grad array) for the group's parameters that have a gradient; the grad
+        array is numpy or CuPy, on the parameter's device (RuntimeError otherwise)."""
         out = []
         for p in group["params"]:
             ag = p._ag
             if ag is not None and ag.grad is not None:
                 g = ag.grad._a
-                if type(g) is not np.ndarray:
-                    raise NotImplementedError("ember.optim updates CPU tensors only for now")
+                if type(g) is not type(p._a) or (
+                    type(g) is not np.ndarray and g.device.id != p._a.device.id
+                ):
+                    raise RuntimeError(
+                        f"a parameter on {p.device} has its gradient on {ag.grad.device}; "
+                        "the optimizer updates a parameter with a gradient on the same device"
+                    )
                 out.append((p, g))
         return out
 
@@ -251,8 +298,10 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` (ours, or PyTorch's loaded by ``ember.load``).
 
-        State tensors are copied and cast to their parameter's dtype (``step`` keeps its
-        own), so the loaded optimizer owns its state and resumes exactly.
+        State tensors are copied, cast to their parameter's dtype (``step`` keeps its
+        own) and moved to their parameter's device (per-step scalars, see ``HOST_STATE``,
+        to the CPU), so the loaded optimizer owns its state and resumes exactly, also from
+        a checkpoint saved on another device.
         """
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             raise ValueError("an optimizer state dict needs 'state' and 'param_groups' entries")
@@ -273,13 +322,14 @@ class Optimizer:
         def cast(param: Tensor, value: Any, key: Any = None) -> Any:
             if isinstance(value, Tensor):
                 a = value._a
-                if key != "step" and param._a.dtype.kind in "fc":
-                    return _wrap(np.array(a, dtype=param._a.dtype, copy=True))
-                return _wrap(np.array(a, copy=True))
+                dtype = param._a.dtype if key != "step" and param._a.dtype.kind in "fc" else None
+                if key in HOST_STATE:  # per-step scalars stay on the CPU (see HOST_STATE)
+                    return _wrap(state_array_like(a, np.empty(0), dtype))
+                return _wrap(state_array_like(a, param._a, dtype))
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
             if isinstance(value, (list, tuple)):
-                return type(value)(cast(param, v) for v in value)
+                return type(value)(cast(param, v, key) for v in value)
             return value
 
         state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)

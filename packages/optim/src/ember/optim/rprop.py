@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ember._tensor import _wrap
-from ember.optim.optimizer import Optimizer, real_view, scalar_tensor, zeros_state
+from ember.optim.optimizer import Optimizer, full_state, real_view, scalar_tensor, zeros_state
 
 __all__ = ["Rprop"]
 
@@ -59,7 +58,7 @@ class Rprop(Optimizer):
             if len(state) == 0:
                 state["step"] = scalar_tensor(0.0)
                 state["prev"] = zeros_state(p)
-                state["step_size"] = _wrap(np.full(p._a.shape, group["lr"], dtype=p._a.dtype))
+                state["step_size"] = full_state(p, group["lr"])
             state["step"]._a += 1
             a, g = real_view(p._a), real_view(g)
             if group["maximize"]:

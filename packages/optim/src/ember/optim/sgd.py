@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from ember import _optim_kernels as _k
-from ember._tensor import _wrap
-from ember.optim.optimizer import Optimizer, check_nonneg, real_view
+from ember.optim.optimizer import Optimizer, check_nonneg, real_view, zeros_state
 
 __all__ = ["SGD"]
 
@@ -20,8 +17,9 @@ class SGD(Optimizer):
     (``buf = g`` on the first step) and ``g = g + momentum * buf`` (Nesterov) or
     ``g = buf``; then ``p -= lr * g``. State: ``momentum_buffer`` (only when momentum != 0).
 
-    float32/float64 contiguous parameters go through one fused C pass per group
-    (``ember._optim_kernels.sgd_step_multi``); anything else through numpy.
+    float32/float64 contiguous parameters go through one fused pass per group (a C pass
+    on the CPU, one CUDA launch on a GPU: ``ember._optim_kernels.sgd_step_multi``);
+    anything else through numpy's ufuncs (CuPy's on CUDA).
     """
 
     def __init__(
@@ -73,7 +71,7 @@ class SGD(Optimizer):
                 buf = state.get("momentum_buffer")
                 init = buf is None
                 if init:
-                    buf = state["momentum_buffer"] = _wrap(np.zeros_like(p._a))
+                    buf = state["momentum_buffer"] = zeros_state(p)
                 barr = real_view(buf._a)
             else:
                 init, barr = False, None
