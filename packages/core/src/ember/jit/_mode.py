@@ -1,0 +1,251 @@
+"""``lazy()``: swap the fusible ops for their lazy versions while the block runs.
+
+Swapping (rather than a flag tested by every eager op) keeps eager per-op overhead
+exactly what it was: the eager functions are untouched, and while no lazy block is
+active nothing in ember refers to this module. The swap replaces, by identity, the
+eager function objects wherever ember binds them: the ``ember`` namespace, the op
+modules (so composites such as ``lerp`` or ``true_divide`` build lazy graphs too),
+and ``Tensor``'s methods and operators. It is process-wide: other threads calling
+ember ops while a lazy block is open get lazy results too (which stay correct, as
+every access forces them). Nested blocks are fine; the outermost exit restores the
+eager functions and forces every lazy tensor still referenced.
+
+In-place methods (``add_``, ``__setitem__``, ``__iadd__``, ...) first force every
+pending lazy tensor, so a graph never reads an array mutated after it was built.
+(Writing through ``.numpy()`` views while graphs are pending is not tracked.)
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ember._tensor import Tensor
+from ember.jit import _ops
+from ember.jit._ir import BINARY, UNARY_FLOAT, UNARY_PRED, UNARY_SAME
+from ember.jit._lazy import flush
+
+_lock = threading.RLock()
+_depth = 0
+_saved: list = []
+_TABLE: dict | None = None
+
+
+def _named(fn, like):
+    fn.__name__ = fn.__qualname__ = like.__name__
+    fn.__doc__ = like.__doc__
+    return fn
+
+
+def _unary(name, eager):
+    def op(input, *rest, **kw):
+        if not rest and not kw:
+            r = _ops.unary(name, input)
+            if r is not None:
+                return r
+        return eager(input, *rest, **kw)
+
+    return _named(op, eager)
+
+
+def _binary(name, eager):
+    def op(input, other, *rest, **kw):
+        if not rest and not kw:
+            r = _ops.binary(name, input, other)
+            if r is not None:
+                return r
+        return eager(input, other, *rest, **kw)
+
+    return _named(op, eager)
+
+
+def _alpha(name, eager):
+    def op(input, other, *, alpha=1, out=None):
+        if alpha == 1 and out is None:
+            r = _ops.binary(name, input, other)
+            if r is not None:
+                return r
+        return eager(input, other, alpha=alpha, out=out)
+
+    return _named(op, eager)
+
+
+def _reflected(name, eager):
+    def rop(self, other):
+        if isinstance(other, Tensor):
+            r = _ops.binary(name, other, self)
+        else:
+            r = _ops.binary(name, self, other, reflected=True)
+        return eager(self, other) if r is None else r
+
+    return _named(rop, eager)
+
+
+def _where(eager):
+    def where(condition, input=None, other=None):
+        if input is not None and other is not None:
+            r = _ops.where(condition, input, other)
+            if r is not None:
+                return r
+        return eager(condition, input, other)
+
+    return _named(where, eager)
+
+
+def _clamp(eager):
+    def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
+        r = _ops.clamp(input, min, max)
+        return eager(input, min, max) if r is None else r
+
+    return _named(clamp, eager)
+
+
+def _to(eager):
+    from ember import _dtype
+
+    def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False,
+           memory_format=None):
+        target = None
+        if device is None and not copy and memory_format is None:
+            if len(args) == 1 and dtype is None and isinstance(args[0], _dtype.dtype):
+                target = args[0]
+            elif not args and isinstance(dtype, _dtype.dtype):
+                target = dtype
+        if target is not None:
+            r = _ops.cast(input, target)
+            if r is not None:
+                return r
+        return eager(input, *args, dtype=dtype, device=device, non_blocking=non_blocking,
+                     copy=copy, memory_format=memory_format)
+
+    return _named(to, eager)
+
+
+def _reduce(name, eager, default_dim):
+    def op(input, dim=default_dim, keepdim=False, **kw):
+        if not kw:
+            r = _ops.reduction(name, input, dim, keepdim)
+            if r is not None:
+                return r
+        return eager(input, dim, keepdim, **kw)
+
+    return _named(op, eager)
+
+
+def _inplace(eager):
+    def op(self, *args, **kw):
+        flush()
+        return eager(self, *args, **kw)
+
+    return _named(op, eager)
+
+
+def table() -> dict:
+    """id(eager function) -> (eager function, lazy function), built once."""
+    global _TABLE
+    if _TABLE is not None:
+        return _TABLE
+    from ember._ops import convert, index, math, reduce
+
+    t = {}
+
+    def put(eager, lazy):
+        t[id(eager)] = (eager, lazy)
+
+    for name in (*UNARY_FLOAT, *UNARY_SAME, *UNARY_PRED):
+        put(getattr(math, name), _unary(name, getattr(math, name)))
+    for name in BINARY:
+        put(math._TABLE[name], _binary(name, math._TABLE[name]))
+        put(math._REFLECTED[name], _reflected(name, math._REFLECTED[name]))
+    put(math.add, _alpha("add", math.add))
+    put(math.sub, _alpha("sub", math.sub))
+    put(index.where, _where(index.where))
+    put(math.clamp, _clamp(math.clamp))
+    put(convert.to, _to(convert.to))
+    for name, default in (("sum", None), ("mean", None), ("amax", ()), ("amin", ())):
+        put(getattr(reduce, name), _reduce(name, getattr(reduce, name), default))
+    _TABLE = t
+    return t
+
+
+def _namespaces():
+    import ember
+    from ember._ops import convert, index, math, math_ext, reduce
+
+    return [vars(m) for m in (ember, math, reduce, index, convert, math_ext)]
+
+
+def _patch() -> None:
+    t = table()
+    for ns in _namespaces():
+        for name, obj in list(ns.items()):
+            hit = t.get(id(obj))
+            if hit is not None and hit[0] is obj:
+                _saved.append((ns, name, obj))
+                ns[name] = hit[1]
+    for name, obj in list(vars(Tensor).items()):
+        hit = t.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            lazy = hit[1]
+        elif callable(obj) and (
+            (name.endswith("_") and not name.startswith("_"))
+            or name == "__setitem__"
+            or (name.startswith("__i") and name.endswith("__") and name != "__index__"
+                and name != "__init__" and name != "__iter__" and name != "__init_subclass__")
+        ):
+            lazy = _inplace(obj)
+        else:
+            continue
+        _saved.append((Tensor, name, obj))
+        setattr(Tensor, name, lazy)
+
+
+def _unpatch() -> None:
+    while _saved:
+        ns, name, obj = _saved.pop()
+        if ns is Tensor:
+            setattr(Tensor, name, obj)
+        else:
+            ns[name] = obj
+
+
+class lazy:  # noqa: N801 - used like a function, as torch.no_grad is
+    """Context manager: inside, fusible ops build a graph instead of computing.
+
+    Elementwise math (unary, binary with broadcasting and Python numbers, ``where``,
+    ``clamp``, dtype casts, comparisons) and the reductions ``sum``, ``mean``,
+    ``amax``, ``amin`` return lazy tensors. Reading data (``.numpy()``, ``.item()``,
+    ``print``, ``bool()``, ``.tolist()``, any other op) computes them, fusing the
+    pending graph into a few generated C kernels; leaving the block computes every
+    lazy tensor still referenced. Values, dtypes and errors are those of eager mode.
+    The swap of ops is process-wide (see the module notes); blocks nest.
+
+    Example::
+
+        with ember.jit.lazy():
+            y = (x * 0.5 * (1 + ember.tanh(0.79788456 * (x + 0.044715 * x ** 3))))
+        # y is computed by one kernel
+    """
+
+    def __enter__(self):
+        global _depth
+        with _lock:
+            _depth += 1
+            if _depth == 1:
+                _patch()
+        return self
+
+    def __exit__(self, *exc):
+        global _depth
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                try:
+                    flush()
+                finally:
+                    _unpatch()
+        return False
+
+
+def active() -> bool:
+    """True while a lazy block is open."""
+    return _depth > 0
