@@ -14,6 +14,7 @@ from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, 
 from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
 from .omniglot import Omniglot
+from .phototour import PhotoTour
 from .stl10 import STL10
 from .svhn import SVHN
 from .vision import VisionDataset
@@ -36,6 +37,7 @@ __all__ = [
     "KMNIST",
     "MNIST",
     "Omniglot",
+    "PhotoTour",
     "QMNIST",
     "STL10",
     "SVHN",
