@@ -11,6 +11,7 @@ from .celeba import CelebA
 from .cifar import CIFAR10, CIFAR100, safe_unpickle
 from .emnist import EMNIST, QMNIST
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
+from .imagenet import ImageNet
 from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
 from .omniglot import Omniglot
@@ -30,6 +31,7 @@ __all__ = [
     "FakeData",
     "IMG_EXTENSIONS",
     "ImageFolder",
+    "ImageNet",
     "default_loader",
     "pil_loader",
     "safe_unpickle",
