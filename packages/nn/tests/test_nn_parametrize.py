@@ -326,3 +326,29 @@ def test_orthogonal_bad_input():
         PZ.orthogonal(nn.Linear(3, 3), name="bias")
     with pytest.raises(ValueError, match="orthogonal_map must be one of"):
         PZ.orthogonal(nn.Linear(3, 3), orthogonal_map="qr")
+
+
+def test_deepcopy_gets_its_own_class_and_pickle_says_use_state_dict():
+    import copy
+    import pickle
+
+    m = lin()
+    P.register_parametrization(m, "weight", Scale(2.0))
+    twin = copy.deepcopy(m)
+    assert type(twin) is not type(m) and type(twin).__name__ == "ParametrizedLinear"
+    assert twin.parametrizations.weight.original is not m.parametrizations.weight.original
+    np.testing.assert_array_equal(arr(twin.weight), arr(m.weight))
+    P.remove_parametrizations(twin, "weight")
+    assert type(twin) is nn.Linear and P.is_parametrized(m, "weight")
+    np.testing.assert_array_equal(arr(m.weight), arr(twin.weight))  # m still works
+    with pytest.raises(RuntimeError, match="only supported through state_dict"):
+        pickle.dumps(m)
+
+
+def test_dtype_conversion_reaches_originals_and_buffers():
+    E.manual_seed(11)
+    m = PZ.spectral_norm(nn.Linear(3, 2))
+    m.double()
+    assert m.parametrizations.weight.original.dtype == E.float64
+    assert m.parametrizations.weight[0]._u.dtype == E.float64
+    assert m(E.ones(1, 3, dtype=E.float64)).dtype == E.float64

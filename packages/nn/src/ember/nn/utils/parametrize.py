@@ -14,6 +14,7 @@ parametrization restores the original class.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 
 import ember as E
@@ -180,12 +181,37 @@ def _parametrized_setattr(self, name: str, value) -> None:
     Module.__setattr__(self, name, value)
 
 
+def _parametrized_deepcopy(self, memo):
+    # the copy gets a class of its own: removing a parametrization from one module
+    # deletes a property from its class, which must not reach the other
+    cls = type(self)
+    ns = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
+    ns["_parametrized_names"] = set(cls._parametrized_names)
+    new = type(cls.__name__, cls.__bases__, ns)
+    obj = new.__new__(new)
+    memo[id(self)] = obj
+    obj.__setstate__(copy.deepcopy(self.__dict__, memo))
+    return obj
+
+
+def _parametrized_getstate(self):
+    raise RuntimeError(
+        f"{type(self).__name__}: serialization of parametrized modules is only supported "
+        "through state_dict() (the class is made at run time and cannot be pickled)"
+    )
+
+
 def _inject_class(module: Module) -> None:
     cls = module.__class__
     new = type(
         f"Parametrized{cls.__name__}",
         (cls,),
-        {"__setattr__": _parametrized_setattr, "_parametrized_names": set()},
+        {
+            "__setattr__": _parametrized_setattr,
+            "__deepcopy__": _parametrized_deepcopy,
+            "__getstate__": _parametrized_getstate,
+            "_parametrized_names": set(),
+        },
     )
     new.__doc__ = f"{cls.__name__} with parametrized tensors."
     module.__class__ = new
