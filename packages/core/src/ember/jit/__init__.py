@@ -10,8 +10,36 @@ signature; ``stats()`` and ``explain()`` show what happened.
 
 from __future__ import annotations
 
+from ember.jit._build import STATS as _STATS
 from ember.jit._build import cache_dir
-from ember.jit._lazy import LazyTensor
-from ember.jit._mode import lazy
+from ember.jit._compile import compile  # noqa: A004 - torch.compile's name
+from ember.jit._explain import Explanation, explain
+from ember.jit._lazy import LazyTensor, _State
+from ember.jit._mode import active, lazy
 
-__all__ = ["lazy", "LazyTensor", "cache_dir"]
+__all__ = [
+    "lazy",
+    "compile",
+    "explain",
+    "Explanation",
+    "stats",
+    "reset_stats",
+    "LazyTensor",
+    "cache_dir",
+    "active",
+]
+
+
+def stats() -> dict:
+    """Counters since start (or :func:`reset_stats`): ``hits`` (graphs whose plan was in
+    memory), ``misses`` (plans generated), ``disk_hits`` (libraries loaded from the disk
+    cache), ``compiles`` and ``compile_seconds`` (C compilations), ``forces`` (graph
+    evaluations), ``kernels_run``, ``replays`` (``compile`` calls that skipped graph
+    building), ``plans`` (plans held in memory)."""
+    return {**_STATS, "plans": len(_State.plans)}
+
+
+def reset_stats() -> None:
+    """Zero the counters of :func:`stats` (the caches are kept)."""
+    for k in _STATS:
+        _STATS[k] = 0.0 if isinstance(_STATS[k], float) else 0

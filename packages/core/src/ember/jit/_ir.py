@@ -121,7 +121,7 @@ def _int_or(float_expr, int_expr):
 
 
 UNARY_FLOAT = {  # integer inputs compute in the default float dtype
-    "exp": _dbl("jit_exp"),
+    "exp": lambda a, ct, dt: f"(({ct})jit_exp{'f' if dt == F32 else ''}((double)({a[0]})))",
     "exp2": _f("exp2"),
     "expm1": _f("expm1"),
     "log": _f("log"),
@@ -139,13 +139,15 @@ UNARY_FLOAT = {  # integer inputs compute in the default float dtype
     "sinh": _f("sinh"),
     "cosh": _f("cosh"),
     "tanh": lambda a, ct, dt: (
-        f"((float)jit_tanh((double)({a[0]})))" if dt == F32 else f"tanh({a[0]})"
+        f"((float)jit_tanhf((double)({a[0]})))" if dt == F32 else f"tanh({a[0]})"
     ),
     "asinh": _f("asinh"),
     "acosh": _f("acosh"),
     "atanh": _f("atanh"),
-    "sigmoid": _dbl("jit_sigmoid"),
-    "silu": lambda a, ct, dt: f"(({ct})((double)({a[0]}) * jit_sigmoid((double)({a[0]}))))",
+    "sigmoid": lambda a, ct, dt: f"(({ct})jit_sigmoid{'f' if dt == F32 else ''}((double)({a[0]})))",
+    "silu": lambda a, ct, dt: (
+        f"(({ct})((double)({a[0]}) * jit_sigmoid{'f' if dt == F32 else ''}((double)({a[0]}))))"
+    ),
     "erf": _f("erf"),
     "erfc": _f("erfc"),
     "reciprocal": lambda a, ct, dt: f"(({ct})1 / ({a[0]}))",
@@ -288,45 +290,56 @@ __attribute__((constructor)) static void jit_atfork(void) { pthread_atfork(0, 0,
 JIT_INLINE double jit_dbits(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 JIT_INLINE uint64_t jit_ubits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 
-/* exp(x) in double, branch-free so loops calling it vectorize; ~1 ulp. Range reduction
- * x = k ln2 + r with |r| <= ln2/2, a degree-13 Taylor polynomial for exp(r), and the
- * scale 2^k applied as two factors so subnormal results stay exact. */
-JIT_INLINE double jit_exp(double x) {
+/* exp(x) in double, branch-free so loops calling it vectorize. Range reduction
+ * x = k ln2 + r with |r| <= ln2/2, a Taylor polynomial for exp(r) (degree 13: ~1 ulp of
+ * double; degree 8: 2e-10 relative, for results rounded to float32), and the scale 2^k
+ * applied as two factors so subnormal results stay exact. */
+JIT_INLINE double jit_exp_deg(double x, int deg) {
     double xc = x > 709.8 ? 709.8 : (x < -745.2 ? -745.2 : x);
     const double shift = 0x1.8p52;
-    double kd = xc * 1.4426950408889634 + shift;
+    double kd = fma(xc, 1.4426950408889634, shift);
     int64_t k = (int64_t)(jit_ubits(kd) - jit_ubits(shift));
     kd -= shift;
-    double r = (xc - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0; p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0; p = p * r + 1.0 / 362880.0; p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0; p = p * r + 1.0 / 720.0; p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0; p = p * r + 1.0 / 6.0; p = p * r + 0.5; p = p * r + 1.0;
-    p = p * r + 1.0;
+    double r = fma(-kd, 1.90821492927058770002e-10, fma(-kd, 6.93147180369123816490e-01, xc));
+    double p;
+    if (deg == 13) {
+        p = 1.0 / 6227020800.0;
+        p = fma(p, r, 1.0 / 479001600.0); p = fma(p, r, 1.0 / 39916800.0);
+        p = fma(p, r, 1.0 / 3628800.0); p = fma(p, r, 1.0 / 362880.0);
+        p = fma(p, r, 1.0 / 40320.0);
+    } else {
+        p = 1.0 / 40320.0;
+    }
+    p = fma(p, r, 1.0 / 5040.0); p = fma(p, r, 1.0 / 720.0); p = fma(p, r, 1.0 / 120.0);
+    p = fma(p, r, 1.0 / 24.0); p = fma(p, r, 1.0 / 6.0); p = fma(p, r, 0.5);
+    p = fma(p, r, 1.0); p = fma(p, r, 1.0);
     int64_t k1 = k >> 1, k2 = k - k1;
     double y = p * jit_dbits((uint64_t)(k1 + 1023) << 52) * jit_dbits((uint64_t)(k2 + 1023) << 52);
     y = x > 709.782712893384 ? INFINITY : y;
     y = x < -745.1332191019412 ? 0.0 : y;
     return x != x ? x : y;
 }
+JIT_INLINE double jit_exp(double x) { return jit_exp_deg(x, 13); }
+JIT_INLINE double jit_expf(double x) { return jit_exp_deg(x, 8); }
 /* tanh for float32 results: (e^{2|x|} - 1) / (e^{2|x|} + 1) in double, an odd
  * polynomial near 0 where the subtraction would cancel. */
-JIT_INLINE double jit_tanh(double x) {
+JIT_INLINE double jit_tanhf(double x) {
     double ax = fabs(x);
-    double e = jit_exp(2.0 * (ax < 20.0 ? ax : 20.0));
+    double e = jit_expf(2.0 * (ax < 20.0 ? ax : 20.0));
     double big = (e - 1.0) / (e + 1.0);
     double x2 = x * x;
-    double small = ax * (1.0 + x2 * (-1.0 / 3 + x2 * (2.0 / 15 + x2 * (-17.0 / 315))));
+    double small = ax * fma(x2, fma(x2, fma(x2, -17.0 / 315, 2.0 / 15), -1.0 / 3), 1.0);
     double t = ax < 0.0625 ? small : big;
     t = x != x ? x : t;
     return copysign(t, x);
 }
-JIT_INLINE double jit_sigmoid(double x) {
-    double e = jit_exp(-fabs(x));
+JIT_INLINE double jit_sigmoid_deg(double x, int deg) {
+    double e = jit_exp_deg(-fabs(x), deg);
     double s = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
     return x != x ? x : s;
 }
+JIT_INLINE double jit_sigmoid(double x) { return jit_sigmoid_deg(x, 13); }
+JIT_INLINE double jit_sigmoidf(double x) { return jit_sigmoid_deg(x, 8); }
 JIT_INLINE int64_t jit_f2i(double v) {
     if (v != v || v >= 0x1p63 || v < -0x1p63) return INT64_MIN;
     return (int64_t)v;

@@ -17,7 +17,6 @@ it is inlined into its users, never stored (dead-code elimination by liveness).
 from __future__ import annotations
 
 import sys
-import time
 import weakref
 
 import numpy as np
@@ -36,7 +35,7 @@ class _State:
     live: list = []  # weak references to LazyTensors that were pending when made
     pinned: list = []  # pending nodes whose buffer autograd holds
     plans: dict = {}  # (graph signature, outputs) -> _Plan
-    trace = None  # a list collecting every node made, while explain() watches
+    trace = None  # {'nodes': [...], 'forces': [...]} while explain() watches
 
 
 def _force_self(t: LazyTensor) -> None:
@@ -138,9 +137,12 @@ def new_lazy(node: Node) -> LazyTensor:
     t._base = None
     t._node = node
     node.ref = r = weakref.ref(t)
-    _State.live.append(r)
+    live = _State.live
+    live.append(r)
+    if len(live) > 8192:  # long lazy sessions: forget tensors already dead or computed
+        _State.live = [r for r in live if (x := r()) is not None and x._node is not None]
     if _State.trace is not None:
-        _State.trace.append(node)
+        _State.trace["nodes"].append(node)
     return t
 
 
@@ -204,7 +206,7 @@ def force(roots: list[Node]) -> None:
     """Compute ``roots`` (pending nodes) and every live node in their graphs."""
     order = _codegen.topo(roots)
     if not order:
-        return
+        return None
     outs, seen = [], set()
     for n in roots:
         if n.value is None and id(n) not in seen:
@@ -220,12 +222,24 @@ def force(roots: list[Node]) -> None:
     canon, nodes, sig = _codegen.canonicalize(order)
     index = {id(n): i for i, n in enumerate(nodes)}
     key = (sig, tuple(index[id(canon[id(n)])] for n in outs))
+    _build.STATS["forces"] += 1
     plan = _State.plans.get(key)
     if plan is None:
         plan = _State.plans[key] = _compile(outs, canon, nodes, key)
+        _build.STATS["misses"] += 1
     else:
         _build.STATS["hits"] += 1
+    if _State.trace is not None:  # explain(): keep the arguments, which running drops
+        _State.trace["forces"].append(
+            {
+                "plan": plan,
+                "nodes": nodes,
+                "args": [[canon[id(a)] for a in n.args] if not n.is_leaf else None for n in nodes],
+                "computed": sum(1 for n in order if not n.is_leaf),
+            }
+        )
     run_plan(plan, nodes, outs, canon)
+    return plan, nodes, outs, canon, order
 
 
 def run_plan(plan: _Plan, nodes: list[Node], outs: list[Node], canon: dict) -> None:
@@ -290,7 +304,3 @@ def flush() -> None:
         force(roots)
 
 
-def timed(fn):
-    t0 = time.perf_counter()
-    r = fn()
-    return r, time.perf_counter() - t0

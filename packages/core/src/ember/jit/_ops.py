@@ -10,6 +10,8 @@ or computes exactly as it always does.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ember import _dtype
@@ -46,7 +48,9 @@ def _leaf(t) -> Node | None:
     a = t._a
     if type(a) is not np.ndarray or a.dtype not in SUPPORTED:
         return None
-    return input_node(a)
+    n = input_node(a)
+    n.ref = weakref.ref(t)  # compile() tells captured tensors from temporaries by it
+    return n
 
 
 def _scalar(s):
