@@ -1,4 +1,4 @@
-"""Box operations: areas, IoU, format conversion and non-maximum suppression.
+"""Box operations: areas, IoU, format conversion, non-maximum suppression, RoIAlign.
 
 Boxes are float tensors ``(N, 4)``; ``xyxy`` is (x1, y1, x2, y2) with x2 >= x1.
 """
@@ -9,7 +9,17 @@ import numpy as np
 
 import ember
 
-__all__ = ["batched_nms", "box_area", "box_convert", "box_iou", "nms"]
+from ._roi_align import RoIAlign, roi_align
+
+__all__ = [
+    "RoIAlign",
+    "batched_nms",
+    "box_area",
+    "box_convert",
+    "box_iou",
+    "nms",
+    "roi_align",
+]
 
 
 def _boxes(boxes: ember.Tensor, name: str = "boxes") -> np.ndarray:
