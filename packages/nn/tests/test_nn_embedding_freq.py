@@ -100,6 +100,8 @@ def test_embedding_module_scale_grad_by_freq():
     m = nn.Embedding(5, 2, scale_grad_by_freq=True, padding_idx=0)
     m(E.tensor(np.array([[2, 2, 0], [3, 2, 0]]))).sum().backward()
     np.testing.assert_allclose(m.weight.grad.numpy()[:, 1], [0, 0, 1, 1, 0])
+    assert repr(m) == "Embedding(5, 2, padding_idx=0, scale_grad_by_freq=True)"
+    assert repr(nn.Embedding(3, 2, sparse=True)) == "Embedding(3, 2, sparse=True)"
 
 
 @pytest.mark.parametrize("mode", ["sum", "mean"])
