@@ -2,7 +2,21 @@
 
 Each dataset takes ``root``, ``train``/``split``, ``transform``,
 ``target_transform`` and ``download``; downloads go through ember.hub and are
-hash-checked before use. :class:`EmbeddedMNIST` ships inside the package.
+hash-checked before use (before any extraction). :class:`EmbeddedMNIST` ships
+inside the package.
+
+- digits and small images: :class:`MNIST`, :class:`FashionMNIST`, :class:`KMNIST`,
+  :class:`EMNIST`, :class:`QMNIST` (IDX files), :class:`CIFAR10`, :class:`CIFAR100`
+  (pickles read without running code), :class:`SVHN` (MATLAB ``.mat`` files, read by
+  scipy when installed, else by ember's own reader), :class:`STL10` (binary);
+- folders: :class:`ImageFolder`, :class:`DatasetFolder`;
+- large-scale classification: :class:`ImageNet` (from the official ILSVRC2012
+  archives, which cannot be downloaded automatically), :class:`LSUN` and
+  :class:`LSUNClass` (LMDB; ``pip install 'ember-vision[lsun]'``);
+- faces, characters, patches: :class:`CelebA`, :class:`Omniglot`, :class:`PhotoTour`;
+- detection and segmentation: :class:`VOCDetection`, :class:`VOCSegmentation`,
+  :class:`CocoDetection`, :class:`CocoCaptions`;
+- synthetic: :class:`FakeData`.
 """
 
 from ._files import DatasetNotFoundError, check_integrity, download_from_mirrors, extract_archive
@@ -12,6 +26,7 @@ from .cifar import CIFAR10, CIFAR100, safe_unpickle
 from .emnist import EMNIST, QMNIST
 from .folder import IMG_EXTENSIONS, DatasetFolder, ImageFolder, default_loader, pil_loader
 from .imagenet import ImageNet
+from .lsun import LSUN, LSUNClass
 from .misc import CocoCaptions, CocoDetection, FakeData
 from .mnist import KMNIST, MNIST, EmbeddedMNIST, FashionMNIST
 from .omniglot import Omniglot
@@ -37,6 +52,8 @@ __all__ = [
     "safe_unpickle",
     "EMNIST",
     "KMNIST",
+    "LSUN",
+    "LSUNClass",
     "MNIST",
     "Omniglot",
     "PhotoTour",
