@@ -135,7 +135,8 @@ class DenseNet(nn.Module):
 # The published checkpoints come from an older layout that named the dense
 # layers' modules ``norm.1``/``conv.2``; today's names are ``norm1``/``conv2``.
 _LEGACY_KEY = re.compile(
-    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.([12])\.(weight|bias|running_mean|running_var)$"
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.([12])\."
+    r"(weight|bias|running_mean|running_var|num_batches_tracked)$"
 )
 
 
