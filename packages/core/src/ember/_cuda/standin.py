@@ -5,8 +5,9 @@
 subclass that behaves like CuPy where host-only code would go wrong: results of ufuncs
 and array functions stay stand-ins (never numpy scalars), and a host array with
 dimensions as an operand of a ufunc raises TypeError, as CuPy does. ember's CUDA kernels
-(``ember._cuda.nn*``, ``ember._cuda.optim``) are replaced by their CPU counterparts run
-on the host views of the same memory, so a whole layer or optimizer step runs.
+(``ember._cuda.nn*``, ``.optim``, ``.random``, ``.elementwise.unary``) are replaced by
+their CPU counterparts run on the host views of the same memory, so a whole layer or
+optimizer step runs.
 
 What a dry run catches: a host array allocated for device work and mixed with device
 ones, a numpy-only helper that returns a host array, the CUDA wrappers called with the
@@ -177,6 +178,21 @@ def activate(monkeypatch) -> None:
 
     _real_cuda_version = _nn_kernels._cuda_version
     monkeypatch.setattr(_nn_kernels, "_cuda_version", cuda_version)
+    from ember import _kernels_bridge
+    from ember._cuda import elementwise
+    from ember._cuda import random as cuda_random
+
+    monkeypatch.setattr(
+        elementwise,
+        "unary",
+        lambda op, x: to_standin(_kernels_bridge.unary_required(op, to_host(x))),
+    )
+
+    for kind in ("uniform", "normal", "exponential", "randint", "randperm", "bernoulli"):
+        # the CPU generator's draw: the CUDA Philox kernels give the same numbers
+        monkeypatch.setattr(
+            cuda_random, kind, lambda g, *a, _k=kind: to_standin(getattr(g, "_" + _k)(*a))
+        )
     monkeypatch.setattr(cuda_optim, "fusable", _fusable)
     monkeypatch.setattr(cuda_optim, "adam_step_multi", _fused(_optim_kernels._adam_multi_cpu))
     monkeypatch.setattr(cuda_optim, "sgd_step_multi", _fused(_optim_kernels._sgd_multi_cpu))

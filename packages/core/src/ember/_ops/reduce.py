@@ -89,7 +89,10 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     a = input._a
     if dim is None and dtype is None and a.size < _C_MIN and (a.dtype is _F32 or a.dtype is _F64):
         # the common small case (a loss): one ufunc call, no dims/dtype bookkeeping
-        out = _wrap(np.asarray(_add_reduce(a, None, keepdims=keepdim)))
+        r = _add_reduce(a, None, keepdims=keepdim)
+        # a numpy scalar becomes a 0-d array; CuPy's 0-d result stays on its device
+        # (np.asarray would refuse it: implicit conversion to the host)
+        out = _wrap(np.asarray(r) if type(a) is np.ndarray else r)
         if input._ag is not None:
             _T._engine.record("sum", out, (input,), (None, keepdim))
         return out

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 import ember as E
-from ember._tensor import Tensor
+from ember._tensor import Tensor, _wrap
 from ember.nn.functional._activation import softmax
 from ember.nn.functional._dropout import dropout
 from ember.nn.functional._linear import linear
@@ -26,15 +26,15 @@ def _as_additive(mask: Tensor, dtype, allowed_is_true: bool) -> Tensor:
     if mask.dtype == E.bool:
         drop = ~mask._a if allowed_is_true else mask._a
         add = np.where(drop, -np.inf, 0.0).astype(E._dtype.to_numpy_dtype(dtype))
-        return E.from_numpy(add)
+        return _wrap(add)  # on the mask's device (np.where dispatches to CuPy there)
     if not mask.is_floating_point():
         raise TypeError(f"attention masks must be bool or floating point, got {mask.dtype}")
     return mask.to(dtype)
 
 
-def _causal(lq: int, ls: int, dtype) -> Tensor:
-    keep = np.tril(np.ones((lq, ls), bool))
-    return E.from_numpy(np.where(keep, 0.0, -np.inf).astype(E._dtype.to_numpy_dtype(dtype)))
+def _causal(lq: int, ls: int, dtype, device) -> Tensor:
+    # -inf above the diagonal, 0 elsewhere, built where the scores live
+    return E.full((lq, ls), -np.inf, dtype=dtype, device=device).triu(1)
 
 
 def scaled_dot_product_attention(
@@ -74,7 +74,7 @@ def scaled_dot_product_attention(
             raise RuntimeError(
                 "scaled_dot_product_attention: pass attn_mask or is_causal, not both"
             )
-        scores = scores + _causal(lq, ls, scores.dtype)
+        scores = scores + _causal(lq, ls, scores.dtype, scores.device)
     elif attn_mask is not None:
         m = _as_additive(attn_mask, scores.dtype, allowed_is_true=True)
         try:
@@ -150,8 +150,8 @@ def multi_head_attention_forward(
         if key_padding_mask is not None:
             key_padding_mask = E.pad(key_padding_mask, (0, 1))
     if add_zero_attn:
-        k = E.cat([k, E.zeros((1, n, e), dtype=k.dtype)], 0)
-        v = E.cat([v, E.zeros((1, n, e), dtype=v.dtype)], 0)
+        k = E.cat([k, E.zeros((1, n, e), dtype=k.dtype, device=k.device)], 0)
+        v = E.cat([v, E.zeros((1, n, e), dtype=v.dtype, device=v.device)], 0)
         if attn_mask is not None:
             attn_mask = E.pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
@@ -167,7 +167,7 @@ def multi_head_attention_forward(
     qh, kh, vh = heads(q, lq), heads(k, ls), heads(v, ls)
     scores = E.matmul(qh * (1.0 / math.sqrt(hd)), kh.transpose(-2, -1))  # (N, h, L, S)
     if attn_mask is None and is_causal:
-        attn_mask = _causal(lq, ls, scores.dtype)
+        attn_mask = _causal(lq, ls, scores.dtype, scores.device)
     if attn_mask is not None:
         m = _as_additive(attn_mask, scores.dtype, allowed_is_true=False)
         scores = scores + (m.reshape(n, num_heads, lq, ls) if m.dim() == 3 else m)

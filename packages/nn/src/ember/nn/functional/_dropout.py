@@ -16,7 +16,7 @@ def _check_p(p: float, who: str) -> None:
 
 def _mask(shape, p: float, x: Tensor) -> Tensor:
     # drawn from ember's generator (ember.manual_seed makes it reproducible)
-    keep = E.rand(shape, dtype=x.dtype)._a >= p
+    keep = E.rand(shape, dtype=x.dtype, device=x.device)._a >= p
     return _wrap(keep.astype(x._a.dtype) * (1.0 / (1.0 - p)))
 
 
@@ -78,7 +78,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     _check_p(p, "alpha_dropout")
     if not training or p == 0.0:
         return input
-    keep = E.rand(tuple(input.shape), dtype=input.dtype) >= p
+    keep = E.rand(tuple(input.shape), dtype=input.dtype, device=input.device) >= p
     a = ((1 - p) * (1 + p * _ALPHA**2)) ** -0.5
     b = -a * _ALPHA * p
     y = E.where(keep, input, _ALPHA) * a + b

@@ -1,14 +1,17 @@
 """The numpy-level kernels under the hot layers, one small dispatch function each.
 
-Each function takes and returns numpy arrays. When core's C kernels
-(``ember._nn_kernels``) provide one, it is used; otherwise the numpy version
-here runs. Switching a kernel over is one line in its function.
+Each function takes and returns arrays of one device: numpy arrays on the CPU, CuPy
+arrays on CUDA (the result stays on the input's device). When core's kernels
+(``ember._nn_kernels``, which send CuPy arrays to ``ember._cuda``) provide one, it is
+used; otherwise the array version here runs, written once for both devices: buffers come
+from the input's array module (:func:`xp_of`), strided views from the matching
+``as_strided``, and nothing goes through the host. Switching a kernel over is one line
+in its function.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 try:  # C kernels from ember-core, when this core has them
     from ember import _nn_kernels as _K
@@ -18,8 +21,24 @@ except ImportError:  # pragma: no cover - depends on the installed core
 _C_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def xp_of(a):
+    """The array module of ``a``: numpy for host arrays, CuPy for CUDA arrays."""
+    if type(a) is np.ndarray:
+        return np
+    import cupy
+
+    return cupy
+
+
+def contiguous(a):
+    """``a`` if C-contiguous, else a C-contiguous copy on its device (use it for
+    ``np.ascontiguousarray``, which CuPy refuses: implicit conversion to the host)."""
+    return a if a.flags.c_contiguous else a.copy()
+
+
 def _c_ok(a: np.ndarray, pads) -> bool:
-    """Whether core's C kernel applies: float32/64 and symmetric padding."""
+    """Whether core's kernel applies: float32/64 and symmetric padding (numpy arrays go
+    to the C kernel, CUDA arrays to ember._cuda's)."""
     return _K is not None and a.dtype in _C_DTYPES and all(lo == hi for lo, hi in pads)
 
 
@@ -68,7 +87,9 @@ def windows(xp: np.ndarray, kernel: tuple, out: tuple, stride: tuple, dilation: 
         + tuple(s * d for s, d in zip(sp, dilation))
         + tuple(s * k for s, k in zip(sp, stride))
     )
-    return as_strided(xp, shape, strides, writeable=False)
+    if type(xp) is np.ndarray:
+        return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    return xp_of(xp).lib.stride_tricks.as_strided(xp, shape, strides)
 
 
 def im2col(xp, kernel, out, stride, dilation) -> np.ndarray:
@@ -77,7 +98,7 @@ def im2col(xp, kernel, out, stride, dilation) -> np.ndarray:
     n, c = xp.shape[:2]
     k = int(np.prod(kernel))
     p = int(np.prod(out))
-    cols = np.empty((n, c * k, p), xp.dtype)
+    cols = xp_of(xp).empty((n, c * k, p), xp.dtype)
     np.copyto(cols.reshape(w.shape), w)
     return cols
 
@@ -96,7 +117,7 @@ def col2im_unpadded(cols, x_shape, kernel, out, stride, pads, dilation) -> np.nd
     padded = tuple(x_shape[:2]) + tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
     gx = col2im(cols, padded, kernel, out, stride, dilation)
     crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], pads))
-    return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
+    return contiguous(gx[(slice(None), slice(None)) + crop])
 
 
 def maxpool2d_c(x, kernel, stride, padding, dilation, ceil_mode):
@@ -110,7 +131,7 @@ def col2im(cols, padded_shape, kernel, out, stride, dilation) -> np.ndarray:
     """Scatter-add columns (N, C*prod(kernel), prod(out)) back into a zero array of
     ``padded_shape`` (N, C, *S): the adjoint of :func:`im2col`."""
     n, c = padded_shape[:2]
-    gx = np.zeros(padded_shape, cols.dtype)
+    gx = xp_of(cols).zeros(padded_shape, cols.dtype)
     cv = cols.reshape((n, c) + tuple(kernel) + tuple(out))
     nd = len(kernel)
     for kidx in np.ndindex(*kernel):
@@ -131,7 +152,7 @@ def im2col_cn(xp, kernel, out, stride, dilation) -> np.ndarray:
     nd = len(kernel)
     n, c = xp.shape[:2]
     perm = (1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
-    cols = np.empty((c,) + tuple(kernel) + (n,) + tuple(out), xp.dtype)
+    cols = xp_of(xp).empty((c,) + tuple(kernel) + (n,) + tuple(out), xp.dtype)
     np.copyto(cols, w.transpose(perm))
     return cols.reshape(c * int(np.prod(kernel)), -1)
 
@@ -141,7 +162,7 @@ def col2im_cn(cols, padded_shape, kernel, out, stride, dilation) -> np.ndarray:
     back into a zero (N, C, *S) array."""
     n, c = padded_shape[:2]
     # accumulate in (C, N, *S) so each add reads one contiguous block of cols
-    gxt = np.zeros((c, n) + tuple(padded_shape[2:]), cols.dtype)
+    gxt = xp_of(cols).zeros((c, n) + tuple(padded_shape[2:]), cols.dtype)
     cv = cols.reshape((c,) + tuple(kernel) + (n,) + tuple(out))
     for kidx in np.ndindex(*kernel):
         sl = tuple(
@@ -159,15 +180,17 @@ def maxpool_forward(xp, kernel, out, stride, dilation):
     nd = len(kernel)
     # bring kernel dims last: (N, C, *out, K)
     perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
-    flat = np.ascontiguousarray(w.transpose(perm)).reshape(w.shape[:2] + tuple(out) + (-1,))
+    flat = w.transpose(perm).copy().reshape(w.shape[:2] + tuple(out) + (-1,))
     arg = flat.argmax(-1)
     y = np.take_along_axis(flat, arg[..., None], -1)[..., 0]
     # flat window offset -> position in the padded plane
-    kpos = np.unravel_index(arg, kernel)
-    opos = np.indices(tuple(out), sparse=True)
+    mod = xp_of(xp)
+    kpos = mod.unravel_index(arg, kernel)
     idx = 0
     for d in range(nd):
-        coord = opos[d] * stride[d] + kpos[d] * dilation[d]
+        # output coordinate along dim d, shaped to broadcast over (N, C, *out)
+        opos = mod.arange(out[d], dtype=np.int64).reshape((-1,) + (1,) * (nd - 1 - d))
+        coord = opos * stride[d] + kpos[d] * dilation[d]
         idx = idx * xp.shape[2 + d] + coord
     return y, idx.astype(np.int64)
 
@@ -179,8 +202,9 @@ def maxpool_backward(gy, idx, plane_shape) -> np.ndarray:
         return _K.maxpool2d_backward(gy, idx, plane_shape)
     n, c = plane_shape[:2]
     hw = int(np.prod(plane_shape[2:]))
-    base = (np.arange(n * c, dtype=np.int64) * hw).reshape((n, c) + (1,) * (gy.ndim - 2))
-    g = np.bincount((idx + base).ravel(), weights=gy.ravel(), minlength=n * c * hw)
+    mod = xp_of(gy)
+    base = (mod.arange(n * c, dtype=np.int64) * hw).reshape((n, c) + (1,) * (gy.ndim - 2))
+    g = mod.bincount((idx + base).ravel(), weights=gy.ravel(), minlength=n * c * hw)
     return g.astype(gy.dtype, copy=False).reshape(plane_shape)
 
 
@@ -205,10 +229,12 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 def embedding_backward(gy: np.ndarray, idx: np.ndarray, num: int, padding_idx) -> np.ndarray:
     """Sum rows of ``gy`` (..., D) into a (num, D) gradient by index; the
     ``padding_idx`` row stays zero."""
+    if type(gy) is not np.ndarray and _K is not None and gy.dtype in _C_DTYPES:
+        return _K.embedding_backward(gy, idx, num, padding_idx)  # ember._cuda's kernel
     d = gy.shape[-1]
     g2 = gy.reshape(-1, d)
     flat = idx.reshape(-1)
-    gw = np.zeros((num, d), gy.dtype)
+    gw = xp_of(gy).zeros((num, d), gy.dtype)
     np.add.at(gw, flat, g2)
     if padding_idx is not None:
         gw[padding_idx] = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import ember as E
-from ember._tensor import Tensor
+from ember._tensor import Tensor, _wrap
 from ember.nn import _config
 from ember.nn.functional import _prim
 from ember.nn.functional._activation import log_softmax
@@ -194,14 +194,14 @@ def cross_entropy(
     # the smoothing term: -sum_c w_c logp_c / C per sample, zero where ignored
     lw = logp if weight is None else logp * weight.reshape(wshape)
     smooth = -lw.sum(cdim) / c
-    valid = E.from_numpy((target._a != ignore_index).astype(input._a.dtype))
+    valid = _wrap((target._a != ignore_index).astype(input._a.dtype))  # target's device
     smooth = smooth * valid
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
         t = np.where(target._a != ignore_index, target._a, 0)
         denom = valid._a.sum() if weight is None else (weight._a[t] * valid._a).sum()
-        smooth = smooth.sum() / float(denom)
+        smooth = smooth.sum() / _wrap(denom)  # a 0-d tensor: no sync to read it
     return _checked(nll * (1 - label_smoothing) + smooth * label_smoothing, who)
 
 

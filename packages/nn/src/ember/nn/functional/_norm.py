@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ember as E
-from ember._tensor import Tensor
+from ember._tensor import Tensor, _wrap
 from ember.nn.functional import _prim
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize"]
@@ -130,16 +130,14 @@ def instance_norm(
         x = input.reshape(n * c, -1)
         y = _prim.layer_norm(x, (x.shape[-1],), None, None, eps).reshape(input.shape)
         if running_mean is not None or running_var is not None:
-            xa = input.detach().numpy().reshape(n, c, -1)
+            xa = input.detach()._a.reshape(n, c, -1)  # numpy or CuPy: stats stay on device
             m = xa.shape[-1]
             with E.no_grad():
                 if running_mean is not None:
-                    running_mean.mul_(1 - momentum).add_(
-                        E.from_numpy(xa.mean(-1).mean(0)) * momentum
-                    )
+                    running_mean.mul_(1 - momentum).add_(_wrap(xa.mean(-1).mean(0)) * momentum)
                 if running_var is not None:
                     uv = xa.var(-1) * (m / max(m - 1, 1))
-                    running_var.mul_(1 - momentum).add_(E.from_numpy(uv.mean(0)) * momentum)
+                    running_var.mul_(1 - momentum).add_(_wrap(uv.mean(0)) * momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("instance_norm: running stats are needed with use_input_stats=False")

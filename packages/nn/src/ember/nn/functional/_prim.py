@@ -1,8 +1,10 @@
 """The fused registered ops under the hot layers (other than conv): linear, pooling,
 softmax, nll loss, batch/layer norm, embedding.
 
-Each computes on numpy arrays (through :mod:`._kernels`), wraps the result and
-records it under its op name; derivatives live in ``ember.autograd.formulas_nn``.
+Each computes on the inputs' arrays (through :mod:`._kernels`), wraps the result and
+records it under its op name; arrays are numpy or CuPy, and every buffer made here comes
+from the inputs' device (``np.*_like``, :func:`._kernels.xp_of`; never ``np.asarray``,
+which CuPy refuses); derivatives live in ``ember.autograd.formulas_nn``.
 Inputs here are already validated by the public functions.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import ember as E
+from ember._ops._dispatch import asarray as _asarray
 from ember._ops._dispatch import result
 from ember._tensor import Tensor, _wrap
 from ember.nn.functional import _kernels as K
@@ -66,7 +69,16 @@ def gather_pooled(g: Tensor, idx, pads=None) -> Tensor:
 
 
 # ----- average pooling -----
-def _avg_divisor(x_shape, rest):
+def _avg_divisor(x_shape, rest, like):
+    """A float, or the per-window counts as an array on ``like``'s device: they depend
+    on shapes only, so they are counted on the host (no device sync) and sent once."""
+    cnt = _avg_counts(x_shape, rest)
+    if isinstance(cnt, float) or type(like) is np.ndarray:
+        return cnt
+    return K.xp_of(like).asarray(cnt)
+
+
+def _avg_counts(x_shape, rest):
     kernel, stride, pads, explicit, count_include_pad, divisor_override, out = rest
     if divisor_override:
         return float(divisor_override)
@@ -93,7 +105,7 @@ def avg_pool(x: Tensor, rest) -> Tensor:
     xp = K.pad_input(xa, pads)
     w = K.windows(xp, kernel, out, stride, (1,) * len(kernel))
     y = w.sum(tuple(range(2, 2 + len(kernel))))
-    y = y / _avg_divisor(xa.shape, rest)
+    y = y / _avg_divisor(xa.shape, rest, xa)
     return result(y.astype(xa.dtype, copy=False), (x,), "avg_pool", (tuple(xa.shape), rest))
 
 
@@ -101,13 +113,13 @@ def avg_pool_backward(gy: Tensor, params) -> Tensor:
     """The adjoint of :func:`avg_pool`: spread each gradient over its window."""
     x_shape, rest = params
     kernel, stride, pads, _, _, _, out = rest
-    g = gy._a / _avg_divisor(x_shape, rest)
+    g = gy._a / _avg_divisor(x_shape, rest, gy._a)
     k = int(np.prod(kernel))
     cols = np.broadcast_to(g[:, :, None], (g.shape[0], g.shape[1], k) + g.shape[2:])
     cols = cols.reshape(g.shape[0], g.shape[1] * k, -1)
     gx = K.col2im(cols, _padded_shape(x_shape, pads), kernel, out, stride, (1,) * len(kernel))
     crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], pads))
-    gx = np.ascontiguousarray(gx[(slice(None), slice(None)) + crop]).astype(gy._a.dtype, copy=False)
+    gx = K.contiguous(gx[(slice(None), slice(None)) + crop]).astype(gy._a.dtype, copy=False)
     return result(gx, (gy,), "avg_pool_backward", params)
 
 
@@ -144,9 +156,9 @@ def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index, 
     if reduction == "none":
         out = loss.reshape(target._a.shape)
     elif reduction == "sum":
-        out = np.asarray(loss.sum(), la.dtype)
+        out = _asarray(loss.sum(), la.dtype)
     else:
-        out = np.asarray(loss.sum() / w.sum(), la.dtype)
+        out = _asarray(loss.sum() / w.sum(), la.dtype)
     params = (ignore_index, reduction)
     return result(out, (logp, target, weight), "nll_loss", params)
 
@@ -160,15 +172,15 @@ def nll_loss_grad(gy: Tensor, logp: Tensor, target: Tensor, weight, params) -> T
         la, ta = la[None], ta[None]
     valid = ta != ignore_index
     safe = np.where(valid, ta, 0)
-    w = np.ones(ta.shape, la.dtype) if weight is None else weight._a[safe].astype(la.dtype)
+    w = np.ones_like(ta, la.dtype) if weight is None else weight._a[safe].astype(la.dtype)
     w = np.where(valid, w, 0).astype(la.dtype)
     if reduction == "mean":
         w = w / w.sum()
-    coef = E.from_numpy(-w)
+    coef = _wrap(-w)
     g = gy.reshape(ta.shape) * coef if reduction == "none" else gy * coef
     src = g.unsqueeze(1)
-    z = E.zeros(la.shape, dtype=logp.dtype)
-    gx = z.scatter(1, E.from_numpy(safe[:, None]), src)
+    z = E.zeros(la.shape, dtype=logp.dtype, device=logp.device)
+    gx = z.scatter(1, _wrap(safe[:, None]), src)
     return gx.reshape(logp.shape)
 
 
@@ -260,13 +272,13 @@ def _norm_grad(ctx, gy, x, w, b, param_is_channel: bool):
                 gx = (gxh - (s1 + xhat * s2) / m) * invstd
         dt = x._a.dtype
         return tuple(
-            None if g is None else _wrap(np.asarray(g, dt).reshape(t.shape))
+            None if g is None else _wrap(_asarray(g, dt).reshape(t.shape))
             for g, t in ((gx, x), (gw, w), (gb, b))
         )
     # differentiable composite (double backward)
     if fixed is not None:
-        mean = E.from_numpy(fixed[0]).reshape(_bshape(nd, axes))
-        invstd = E.from_numpy(fixed[1]).reshape(_bshape(nd, axes))
+        mean = _wrap(fixed[0]).reshape(_bshape(nd, axes))
+        invstd = _wrap(fixed[1]).reshape(_bshape(nd, axes))
     else:
         mean = x.mean(list(axes), keepdim=True)
         invstd = E.rsqrt(((x - mean) * (x - mean)).mean(list(axes), keepdim=True) + eps)
