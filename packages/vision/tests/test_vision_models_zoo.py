@@ -566,3 +566,17 @@ def test_a_pytorch_written_checkpoint_loads_like_the_published_files(server, mon
     model = mobilenet_v3.mobilenet_v3_small(weights="IMAGENET1K_V1", progress=False)
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), sd[k].numpy(), err_msg=k)
+
+
+def test_pretrained_true_means_the_v1_weights_as_in_torchvision(no_init, monkeypatch):
+    # DEFAULT moved on to the V2 recipe; the old boolean keeps giving the V1 file.
+    seen = _fake_hub(monkeypatch, models.mobilenet_v3_large().state_dict())
+    with pytest.warns(DeprecationWarning, match="MobileNet_V3_Large_Weights.IMAGENET1K_V1"):
+        models.mobilenet_v3_large(pretrained=True)
+    models.mobilenet_v3_large(weights="DEFAULT")
+    assert [url.rsplit("/", 1)[1] for url, _ in seen] == [
+        "mobilenet_v3_large-8738ca79.pth",
+        "mobilenet_v3_large-5c1a4163.pth",
+    ]
+    assert models.ResNet50_Weights.DEFAULT is models.ResNet50_Weights.IMAGENET1K_V2
+    assert models.ResNet50_Weights.IMAGENET1K_V2.meta.resize == 232

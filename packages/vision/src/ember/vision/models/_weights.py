@@ -105,7 +105,9 @@ def resolve_weights(
 ) -> WeightsEnum | None:
     """Turn ``weights=`` (a member, its name, None) or the seed's ``pretrained=`` into a member.
 
-    ``pretrained=True`` means the enum's ``DEFAULT``. ``num_classes`` in
+    ``pretrained=True`` means ``IMAGENET1K_V1`` where the enum has it (the
+    weights the old API gave, as in torchvision, even where ``DEFAULT`` has
+    moved on to newer ones), else ``DEFAULT``. ``num_classes`` in
     ``kwargs`` must match the weights' when both are given (it is filled in
     otherwise).
     """
@@ -113,7 +115,8 @@ def resolve_weights(
     if pretrained is not None:
         if weights is not None:
             raise ValueError("pass weights= or pretrained=, not both")
-        weights = enum["DEFAULT"] if pretrained else None
+        legacy = "IMAGENET1K_V1" if "IMAGENET1K_V1" in enum.__members__ else "DEFAULT"
+        weights = enum[legacy] if pretrained else None
     if isinstance(weights, str):
         try:
             weights = enum[weights.split(".")[-1]]
@@ -131,7 +134,7 @@ def resolve_weights(
         )
     if pretrained:
         warnings.warn(
-            f"pretrained=True is the old spelling of weights={enum.__name__}.DEFAULT",
+            f"pretrained=True is the old spelling of weights={enum.__name__}.{weights.name}",
             DeprecationWarning,
             stacklevel=3,
         )

@@ -7,7 +7,7 @@ from typing import Any
 import ember
 import ember.nn as nn
 
-from ._weights import WeightsEnum, WeightsMeta, load_weights, resolve_weights
+from ._weights import load_weights, resolve_weights, weights_enum
 
 __all__ = [
     "VGG",
@@ -36,15 +36,6 @@ __all__ = [
     "vgg19",
     "vgg19_bn",
 ]
-
-_URL = "https://download.pytorch.org/models/"
-
-
-def _enum(name: str, file: str, acc1: float) -> type[WeightsEnum]:
-    meta = WeightsMeta(_URL + file, metrics={"acc@1": acc1})
-    enum = WeightsEnum(name, {"IMAGENET1K_V1": meta, "DEFAULT": meta})
-    enum.__doc__ = f"Pretrained ImageNet weights ({file}, torchvision's)."
-    return enum
 
 
 def _build(cls, enum, weights, progress, kwargs, *args) -> nn.Module:
@@ -78,7 +69,7 @@ class AlexNet(nn.Module):
         return self.classifier(ember.flatten(self.avgpool(self.features(x)), 1))
 
 
-AlexNet_Weights = _enum("AlexNet_Weights", "alexnet-owt-7be5be79.pth", 56.522)
+AlexNet_Weights = weights_enum("AlexNet_Weights")
 
 
 def alexnet(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> AlexNet:
@@ -135,19 +126,17 @@ class VGG(nn.Module):
         return self.classifier(ember.flatten(self.avgpool(self.features(x)), 1))
 
 
-_VGG_FILES = {
-    "vgg11": ("A", False, "vgg11-8a719046.pth", 69.020),
-    "vgg11_bn": ("A", True, "vgg11_bn-6002323d.pth", 70.370),
-    "vgg13": ("B", False, "vgg13-19584684.pth", 69.928),
-    "vgg13_bn": ("B", True, "vgg13_bn-abd245e5.pth", 71.586),
-    "vgg16": ("D", False, "vgg16-397923af.pth", 71.592),
-    "vgg16_bn": ("D", True, "vgg16_bn-6c64b313.pth", 73.360),
-    "vgg19": ("E", False, "vgg19-dcbb9e9d.pth", 72.376),
-    "vgg19_bn": ("E", True, "vgg19_bn-c79401a0.pth", 74.218),
+_VGG_FILES = {  # configuration, batch norm
+    "vgg11": ("A", False),
+    "vgg11_bn": ("A", True),
+    "vgg13": ("B", False),
+    "vgg13_bn": ("B", True),
+    "vgg16": ("D", False),
+    "vgg16_bn": ("D", True),
+    "vgg19": ("E", False),
+    "vgg19_bn": ("E", True),
 }
-_VGG_ENUMS = {
-    n: _enum(f"VGG{n[3:].upper()}_Weights", f, a) for n, (_, _, f, a) in _VGG_FILES.items()
-}
+_VGG_ENUMS = {n: weights_enum(f"VGG{n[3:].upper()}_Weights") for n in _VGG_FILES}
 VGG11_Weights, VGG11_BN_Weights = _VGG_ENUMS["vgg11"], _VGG_ENUMS["vgg11_bn"]
 VGG13_Weights, VGG13_BN_Weights = _VGG_ENUMS["vgg13"], _VGG_ENUMS["vgg13_bn"]
 VGG16_Weights, VGG16_BN_Weights = _VGG_ENUMS["vgg16"], _VGG_ENUMS["vgg16_bn"]
@@ -155,7 +144,7 @@ VGG19_Weights, VGG19_BN_Weights = _VGG_ENUMS["vgg19"], _VGG_ENUMS["vgg19_bn"]
 
 
 def _vgg(name: str, weights: Any, progress: bool, kwargs: dict) -> VGG:
-    cfg, bn, _, _ = _VGG_FILES[name]
+    cfg, bn = _VGG_FILES[name]
     w = resolve_weights(_VGG_ENUMS[name], weights, kwargs)
     model = VGG(_vgg_features(_VGG_CFGS[cfg], bn), **kwargs)
     load_weights(model, w, progress)
@@ -263,8 +252,8 @@ class SqueezeNet(nn.Module):
         return ember.flatten(self.classifier(self.features(x)), 1)
 
 
-SqueezeNet1_0_Weights = _enum("SqueezeNet1_0_Weights", "squeezenet1_0-b66bff10.pth", 58.092)
-SqueezeNet1_1_Weights = _enum("SqueezeNet1_1_Weights", "squeezenet1_1-b8a52dc0.pth", 58.178)
+SqueezeNet1_0_Weights = weights_enum("SqueezeNet1_0_Weights")
+SqueezeNet1_1_Weights = weights_enum("SqueezeNet1_1_Weights")
 
 
 def squeezenet1_0(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> SqueezeNet:

@@ -7,7 +7,7 @@ from typing import Any
 import ember
 import ember.nn as nn
 
-from ._weights import WeightsEnum, WeightsMeta, load_weights, resolve_weights
+from ._weights import load_weights, resolve_weights, weights_enum
 
 __all__ = ["InvertedResidual", "MobileNetV2", "MobileNet_V2_Weights", "mobilenet_v2"]
 
@@ -95,12 +95,7 @@ class MobileNetV2(nn.Module):
         return self.classifier(x)
 
 
-_META = WeightsMeta("https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
-                    metrics={"acc@1": 71.878})  # fmt: skip
-MobileNet_V2_Weights = WeightsEnum(
-    "MobileNet_V2_Weights", {"IMAGENET1K_V1": _META, "DEFAULT": _META}
-)
-MobileNet_V2_Weights.__doc__ = "torchvision's ImageNet weights for MobileNet v2."
+MobileNet_V2_Weights = weights_enum("MobileNet_V2_Weights")
 
 
 def mobilenet_v2(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> MobileNetV2:

@@ -7,7 +7,7 @@ from typing import Any
 import ember
 import ember.nn as nn
 
-from ._weights import WeightsEnum, WeightsMeta, load_weights, resolve_weights
+from ._weights import load_weights, resolve_weights, weights_enum
 
 __all__ = [
     "BasicBlock",
@@ -28,8 +28,6 @@ __all__ = [
     "wide_resnet50_2",
     "wide_resnet101_2",
 ]
-
-_URL = "https://download.pytorch.org/models/"
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -166,18 +164,12 @@ class ResNet(nn.Module):
         return self.fc(ember.flatten(self.avgpool(x), 1))
 
 
-def _weights_enum(name: str, file: str, acc1: float) -> type[WeightsEnum]:
-    meta = WeightsMeta(_URL + file, metrics={"acc@1": acc1})
-    enum = WeightsEnum(name, {"IMAGENET1K_V1": meta, "DEFAULT": meta})  # DEFAULT: an alias
-    enum.__doc__ = f"Pretrained weights for {name.split('_')[0].lower()} (torchvision's)."
-    return enum
-
-
-ResNet18_Weights = _weights_enum("ResNet18_Weights", "resnet18-f37072fd.pth", 69.758)
-ResNet34_Weights = _weights_enum("ResNet34_Weights", "resnet34-b627a593.pth", 73.314)
-ResNet50_Weights = _weights_enum("ResNet50_Weights", "resnet50-0676ba61.pth", 76.130)
-ResNet101_Weights = _weights_enum("ResNet101_Weights", "resnet101-63fe2227.pth", 77.374)
-ResNet152_Weights = _weights_enum("ResNet152_Weights", "resnet152-394f9c45.pth", 78.312)
+# Entries (URL, hash, preprocessing, metrics) live in _manifest.json.
+ResNet18_Weights = weights_enum("ResNet18_Weights")
+ResNet34_Weights = weights_enum("ResNet34_Weights")
+ResNet50_Weights = weights_enum("ResNet50_Weights")
+ResNet101_Weights = weights_enum("ResNet101_Weights")
+ResNet152_Weights = weights_enum("ResNet152_Weights")
 
 
 def _resnet(block, layers, enum, weights, progress, kwargs) -> ResNet:
