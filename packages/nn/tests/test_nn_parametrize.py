@@ -352,3 +352,28 @@ def test_dtype_conversion_reaches_originals_and_buffers():
     assert m.parametrizations.weight.original.dtype == E.float64
     assert m.parametrizations.weight[0]._u.dtype == E.float64
     assert m(E.ones(1, 3, dtype=E.float64)).dtype == E.float64
+
+
+def test_weight_norm_loads_checkpoints_of_the_older_hook():
+    from ember.nn.utils import weight_norm as legacy_weight_norm
+
+    E.manual_seed(12)
+    old = nn.Sequential(nn.Linear(3, 4), legacy_weight_norm(nn.Linear(4, 2).double()))
+    sd = old.state_dict()
+    assert sorted(sd) == ["0.bias", "0.weight", "1.bias", "1.weight_g", "1.weight_v"]
+    new = nn.Sequential(nn.Linear(3, 4), PZ.weight_norm(nn.Linear(4, 2).double()))
+    result = new.load_state_dict(sd)  # strict: nothing missing, nothing unexpected
+    assert list(result.missing_keys) == [] and list(result.unexpected_keys) == []
+    assert sorted(sd) == ["0.bias", "0.weight", "1.bias", "1.weight_g", "1.weight_v"]
+    np.testing.assert_array_equal(
+        arr(new[1].parametrizations.weight.original1), arr(sd["1.weight_v"])
+    )
+    x = E.tensor(np.random.default_rng(13).standard_normal((2, 4)))
+    np.testing.assert_allclose(arr(new[1](x)), arr(old[1](x)), rtol=1e-13)
+    del sd["1.weight_v"]  # half a legacy pair is not loaded: the originals are missing
+    with pytest.raises(
+        RuntimeError, match=r"(?s)Missing key\(s\).*original0.*Unexpected.*weight_g"
+    ):
+        PZ.weight_norm(nn.Linear(4, 2)).load_state_dict(
+            {k[2:]: v for k, v in sd.items() if k.startswith("1.")}
+        )

@@ -24,6 +24,9 @@ __all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 class _WeightNorm(Module):
     """``w = g * v / ||v||``, the norm over every dim but ``dim`` (all when None)."""
 
+    # checkpoints of the older ``weight_norm`` hook hold ``<name>_g`` and ``<name>_v``
+    _legacy_suffixes = ("_g", "_v")
+
     def __init__(self, dim: int | None) -> None:
         super().__init__()
         self.dim = dim
@@ -38,7 +41,9 @@ class _WeightNorm(Module):
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Parametrize ``module.<name>`` as ``g * v / ||v||``: ``original0`` is the
     magnitude ``g`` (one per slice along ``dim``; ``dim=None`` or ``-1``: one for the
-    whole tensor, as PyTorch), ``original1`` the direction ``v``. Returns ``module``."""
+    whole tensor, as PyTorch), ``original1`` the direction ``v``. State dicts of the
+    older :func:`ember.nn.utils.weight_norm` (``<name>_g``, ``<name>_v``) load into
+    it too. Returns ``module``."""
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"weight_norm: {type(module).__name__} has no tensor named {name!r}")

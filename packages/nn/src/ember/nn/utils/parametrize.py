@@ -165,6 +165,30 @@ class ParametrizationList(ModuleList):
                     )
                 _copy_into(orig, v)
 
+    def _legacy_keys(self, state_dict: dict, prefix: str) -> dict[str, str]:
+        """{own key: older checkpoint's key} when this list's originals are missing from
+        ``state_dict`` and its first parametrization names the older layout (weight
+        norm's ``<name>_g``/``<name>_v``, as PyTorch's compatibility hook)."""
+        suffixes = getattr(self[0], "_legacy_suffixes", None)
+        name = getattr(self, "_tensor_name", None)
+        tail = f"parametrizations.{name}."
+        if not suffixes or name is None or not prefix.endswith(tail):
+            return {}
+        if (prefix + "original0") in state_dict or (prefix + "original") in state_dict:
+            return {}
+        parent = prefix[: -len(tail)]
+        own = ["original"] if self.is_tensor else [f"original{i}" for i in range(self.ntensors)]
+        pairs = {prefix + o: parent + name + sfx for o, sfx in zip(own, suffixes)}
+        return pairs if all(v in state_dict for v in pairs.values()) else {}
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        aliases = self._legacy_keys(state_dict, prefix)
+        if aliases:
+            local = {k: v for k, v in state_dict.items() if k.startswith(prefix)}
+            local.update({k: state_dict[v] for k, v in aliases.items()})
+            state_dict = local
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self) -> Tensor:
         """The parametrized tensor: ``self[-1](...self[1](self[0](*originals)))``."""
         x = self[0](*self._originals())
@@ -201,6 +225,22 @@ def _parametrized_getstate(self):
     )
 
 
+def _parametrized_load(
+    self, state_dict, prefix, local_metadata, strict, missing, unexpected, *rest
+):
+    super(type(self), self)._load_from_state_dict(
+        state_dict, prefix, local_metadata, strict, missing, unexpected, *rest
+    )
+    # keys of an older layout that a parametrization list loads in place of its
+    # originals (see ParametrizationList._legacy_keys) are not unexpected
+    consumed = set()
+    for name in type(self)._parametrized_names:
+        plist_prefix = f"{prefix}parametrizations.{name}."
+        consumed.update(self.parametrizations[name]._legacy_keys(state_dict, plist_prefix).values())
+    if consumed:
+        unexpected[:] = [k for k in unexpected if k not in consumed]
+
+
 def _inject_class(module: Module) -> None:
     cls = module.__class__
     new = type(
@@ -210,6 +250,7 @@ def _inject_class(module: Module) -> None:
             "__setattr__": _parametrized_setattr,
             "__deepcopy__": _parametrized_deepcopy,
             "__getstate__": _parametrized_getstate,
+            "_load_from_state_dict": _parametrized_load,
             "_parametrized_names": set(),
         },
     )
@@ -279,6 +320,7 @@ def register_parametrization(
     if original is None:
         raise ValueError(f"cannot parametrize {tensor_name!r}: it is None")
     plist = ParametrizationList([parametrization], original, unsafe=unsafe)
+    plist._tensor_name = tensor_name
     params.pop(tensor_name, None)
     bufs.pop(tensor_name, None)
     module._non_persistent_buffers_set.discard(tensor_name)
