@@ -186,10 +186,11 @@ def interpolate(
                 m = _area_matrix(n_in, n_out, dt)
             else:
                 m = _linear_matrix(n_in, n_out, sf, bool(align_corners), dt)
-            x = E.matmul(x.movedim(axis, -1), E.from_numpy(m).t()).movedim(-1, axis)
+            m = E.from_numpy(m).to(x.device)  # a CUDA input keeps its matmul on the device
+            x = E.matmul(x.movedim(axis, -1), m.t()).movedim(-1, axis)
         else:
             idx = _nearest_index(n_in, n_out, sf, mode == "nearest-exact")
-            x = x.index_select(axis, E.from_numpy(idx))
+            x = x.index_select(axis, E.from_numpy(idx).to(x.device))
     return x if x is not input else input.clone()
 
 
