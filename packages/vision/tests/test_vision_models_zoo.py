@@ -580,3 +580,23 @@ def test_pretrained_true_means_the_v1_weights_as_in_torchvision(no_init, monkeyp
     ]
     assert models.ResNet50_Weights.DEFAULT is models.ResNet50_Weights.IMAGENET1K_V2
     assert models.ResNet50_Weights.IMAGENET1K_V2.meta.resize == 232
+
+
+def test_memory_efficient_densenet_gives_the_same_gradients(monkeypatch):
+    calls = []
+    real = densenet.checkpoint
+    monkeypatch.setattr(densenet, "checkpoint", lambda *a: calls.append(1) or real(*a))
+    kwargs = dict(_SMALL_DENSENET, drop_rate=0.0, num_classes=3)
+    plain, thrifty = models.DenseNet(**kwargs), models.DenseNet(memory_efficient=True, **kwargs)
+    thrifty.load_state_dict(plain.state_dict())
+    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    grads = []
+    for model in (plain, thrifty):
+        inp = ember.from_numpy(x.copy()).requires_grad_()
+        model(inp).square().sum().backward()
+        named = dict(model.named_parameters())
+        grads.append({"input": inp.grad.numpy(), **{k: p.grad.numpy() for k, p in named.items()}})
+    assert len(calls) == 8  # every dense layer of the thrifty model checkpointed
+    assert grads[0].keys() == grads[1].keys()
+    for k in grads[0]:
+        np.testing.assert_allclose(grads[1][k], grads[0][k], rtol=1e-4, atol=1e-5, err_msg=k)

@@ -9,6 +9,7 @@ from typing import Any
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
+from ember.nn.utils import checkpoint
 
 from ._weights import WeightsEnum, resolve_weights, weights_enum
 
@@ -28,7 +29,14 @@ __all__ = [
 class _DenseLayer(nn.Module):
     """BN-ReLU-1x1 conv (``bn_size * growth_rate`` wide), BN-ReLU-3x3 conv (``growth_rate``)."""
 
-    def __init__(self, cin: int, growth_rate: int, bn_size: int, drop_rate: float) -> None:
+    def __init__(
+        self,
+        cin: int,
+        growth_rate: int,
+        bn_size: int,
+        drop_rate: float,
+        memory_efficient: bool = False,
+    ) -> None:
         super().__init__()
         self.norm1 = nn.BatchNorm2d(cin)
         self.relu1 = nn.ReLU(inplace=True)
@@ -37,11 +45,19 @@ class _DenseLayer(nn.Module):
         self.relu2 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(bn_size * growth_rate, growth_rate, 3, padding=1, bias=False)
         self.drop_rate = float(drop_rate)
+        self.memory_efficient = memory_efficient
+
+    def _bottleneck(self, *features: ember.Tensor) -> ember.Tensor:
+        return self.conv1(self.relu1(self.norm1(ember.cat(list(features), 1))))
 
     def forward(self, features: list[ember.Tensor]) -> ember.Tensor:
         """``growth_rate`` new channels from the concatenation of all earlier ones."""
-        x = ember.cat(features, 1) if isinstance(features, list | tuple) else features
-        x = self.conv1(self.relu1(self.norm1(x)))
+        features = list(features) if isinstance(features, list | tuple) else [features]
+        if self.memory_efficient and any(f.requires_grad for f in features):
+            # The concatenation is the memory hog: recompute it in backward instead of keeping it.
+            x = checkpoint(self._bottleneck, *features)
+        else:
+            x = self._bottleneck(*features)
         x = self.conv2(self.relu2(self.norm2(x)))
         if self.drop_rate > 0:
             x = F.dropout(x, p=self.drop_rate, training=self.training)
@@ -51,10 +67,13 @@ class _DenseLayer(nn.Module):
 class _DenseBlock(nn.ModuleDict):
     """``num_layers`` dense layers (``denselayer1``...), each fed every earlier output."""
 
-    def __init__(self, num_layers, cin, bn_size, growth_rate, drop_rate) -> None:
+    def __init__(
+        self, num_layers, cin, bn_size, growth_rate, drop_rate, memory_efficient=False
+    ) -> None:
         super().__init__()
         for i in range(num_layers):
-            layer = _DenseLayer(cin + i * growth_rate, growth_rate, bn_size, drop_rate)
+            c = cin + i * growth_rate
+            layer = _DenseLayer(c, growth_rate, bn_size, drop_rate, memory_efficient)
             self.add_module(f"denselayer{i + 1}", layer)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
@@ -86,6 +105,8 @@ class DenseNet(nn.Module):
         bn_size: bottleneck width as a multiple of ``growth_rate``.
         drop_rate: dropout after each dense layer (training only).
         num_classes: outputs of ``classifier``.
+        memory_efficient: recompute each layer's concatenated input in backward
+            (checkpointing) instead of storing it: slower, much less memory.
 
     Input ``(N, 3, H, W)`` with H, W >= 29; output ``(N, num_classes)``.
     """
@@ -98,6 +119,7 @@ class DenseNet(nn.Module):
         bn_size: int = 4,
         drop_rate: float = 0.0,
         num_classes: int = 1000,
+        memory_efficient: bool = False,
     ) -> None:
         super().__init__()
         stem = [
@@ -109,7 +131,7 @@ class DenseNet(nn.Module):
         self.features = nn.Sequential(OrderedDict(stem))
         c = num_init_features
         for i, num_layers in enumerate(block_config):
-            block = _DenseBlock(num_layers, c, bn_size, growth_rate, drop_rate)
+            block = _DenseBlock(num_layers, c, bn_size, growth_rate, drop_rate, memory_efficient)
             self.features.add_module(f"denseblock{i + 1}", block)
             c += num_layers * growth_rate
             if i != len(block_config) - 1:
