@@ -1,4 +1,4 @@
-"""Derivative formulas of ember-vision's RoIAlign.
+"""Derivative formulas of ember-vision's RoIAlign and RoIPool.
 
 ``roi_align`` is linear in its input, and its gradient ``roi_align_backward`` is
 the adjoint map; each one's derivative is the other, so gradients of every
@@ -23,3 +23,18 @@ def _roi_align_backward(ctx, ggx):
     from ember.vision._roi_align import apply_op
 
     return (apply_op(ggx, ctx.params),)
+
+
+# RoIPool at fixed maximum positions: a gather forward, a scatter-add backward.
+@defines("roi_pool")
+def _roi_pool(ctx, gy):
+    from ember.vision._roi_pool import scatter_op
+
+    return (scatter_op(gy, ctx.params),)
+
+
+@defines("roi_pool_backward")
+def _roi_pool_backward(ctx, ggx):
+    from ember.vision._roi_pool import gather_op
+
+    return (gather_op(ggx, ctx.params),)

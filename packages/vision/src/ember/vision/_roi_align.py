@@ -78,6 +78,27 @@ def rois_array(boxes: Any) -> np.ndarray:
     )
 
 
+def check_inputs(
+    input: Any, boxes: Any, output_size: Any
+) -> tuple[tuple[int, int], np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """Validate a region op's arguments: ``(output size, rois (K, 5), batch index, shape)``."""
+    if not isinstance(input, ember.Tensor) or input.dim() != 4:
+        shape = tuple(input.shape) if isinstance(input, ember.Tensor) else type(input).__name__
+        raise ValueError(f"input must be a Tensor (N, C, H, W), got {shape}")
+    if not input.dtype.is_floating_point:
+        raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
+    size = _pair(output_size, "output_size")
+    rois = rois_array(boxes)
+    n_img, c, h, w = (int(s) for s in input.shape)
+    batch = rois[:, 0].astype(np.int64)
+    if len(rois) and ((rois[:, 0] != batch).any() or batch.min() < 0 or batch.max() >= n_img):
+        raise ValueError(
+            f"box batch indices must be integers in [0, {n_img}) for an input of "
+            f"{n_img} images, got {sorted(set(rois[:, 0].tolist()))}"
+        )
+    return size, rois, batch, (n_img, c, h, w)
+
+
 def _axis_weights(
     start: np.ndarray, length: np.ndarray, grid: np.ndarray, pooled: int, size: int
 ) -> np.ndarray:
@@ -235,24 +256,12 @@ def roi_align(
     Returns:
         ``(K, C, PH, PW)``, differentiable with respect to ``input``.
     """
-    if not isinstance(input, ember.Tensor) or input.dim() != 4:
-        shape = tuple(input.shape) if isinstance(input, ember.Tensor) else type(input).__name__
-        raise ValueError(f"input must be a Tensor (N, C, H, W), got {shape}")
-    if not input.dtype.is_floating_point:
-        raise TypeError(f"input must be a floating-point tensor, got {input.dtype}")
     if not isinstance(sampling_ratio, numbers.Integral):
         raise TypeError(f"sampling_ratio must be an int, got {sampling_ratio!r}")
-    size = _pair(output_size, "output_size")
-    rois = rois_array(boxes)
-    n_img, c, h, w = (int(s) for s in input.shape)
-    batch = rois[:, 0].astype(np.int64)
-    if len(rois) and ((rois[:, 0] != batch).any() or batch.min() < 0 or batch.max() >= n_img):
-        raise ValueError(
-            f"box batch indices must be integers in [0, {n_img}) for an input of "
-            f"{n_img} images, got {sorted(set(rois[:, 0].tolist()))}"
-        )
+    size, rois, batch, shape = check_inputs(input, boxes, output_size)
+    h, w = shape[2:]
     wy, wx = weights(rois, size, float(spatial_scale), int(sampling_ratio), aligned, h, w)
-    params = (*taps(wy), *taps(wx), batch, (n_img, c, h, w))
+    params = (*taps(wy), *taps(wx), batch, shape)
     return apply_op(input, params)
 
 

@@ -1,4 +1,4 @@
-"""Box operations: areas, IoU, format conversion, non-maximum suppression, RoIAlign.
+"""Box operations: areas, IoU, format conversion, non-maximum suppression, RoIAlign and RoIPool.
 
 Boxes are float tensors ``(N, 4)``; ``xyxy`` is (x1, y1, x2, y2) with x2 >= x1.
 """
@@ -10,15 +10,18 @@ import numpy as np
 import ember
 
 from ._roi_align import RoIAlign, roi_align
+from ._roi_pool import RoIPool, roi_pool
 
 __all__ = [
     "RoIAlign",
+    "RoIPool",
     "batched_nms",
     "box_area",
     "box_convert",
     "box_iou",
     "nms",
     "roi_align",
+    "roi_pool",
 ]
 
 
