@@ -54,7 +54,7 @@ def bin_bounds(
 
 
 def argmax_positions(x: np.ndarray, batch: np.ndarray, bounds: tuple) -> np.ndarray:
-    """Flat index into ``x (N, C, H, W)`` of every bin's maximum, ``(K, C, PH, PW)``; -1 if empty."""
+    """Flat index into ``x (N, C, H, W)`` of each bin's maximum, ``(K, C, PH, PW)``; -1: empty."""
     n, c, h, w = x.shape
     ys, ye, xs, xe = bounds
     k, ph = ys.shape
