@@ -19,6 +19,7 @@ compressed) is MathWorks' published "MAT-File Format" (Level 5) description.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 from typing import Any
@@ -158,16 +159,16 @@ class _Reader:
     def _char(self, dims: tuple, pos: int, end: int) -> np.ndarray:
         raw, mtype, _ = self.values(pos, end)
         order = "le" if self.order == "<" else "be"
-        if mtype in (_MI_UTF16, 4):
-            text = raw.tobytes().decode(f"utf-16-{order}")
-        elif mtype == _MI_UTF32:
-            text = raw.tobytes().decode(f"utf-32-{order}")
-        elif mtype == _MI_UTF8:
-            text = raw.tobytes().decode("utf-8")
-        else:
-            text = raw.tobytes().decode("latin1")
-        if len(text) != int(np.prod(dims)):
+        codec = {_MI_UTF16: f"utf-16-{order}", 4: f"utf-16-{order}", _MI_UTF8: "utf-8"}
+        codec[_MI_UTF32] = f"utf-32-{order}"
+        try:
+            text = raw.tobytes().decode(codec.get(mtype, "latin1"))
+        except UnicodeDecodeError as e:
+            raise self.error(f"char array is not valid {codec[mtype]} ({e.reason})") from None
+        n = int(np.prod(dims))
+        if len(text) > n:
             raise self.error(f"char array of dimensions {dims} holds {len(text)} characters")
+        text = text.ljust(n)  # some writers leave blank char data out; scipy pads it too
         if len(text) == 0:
             return np.array([], dtype="<U1")
         rows = dims[0]
@@ -188,8 +189,18 @@ class _Reader:
         if width.size != 1 or int(width[0]) <= 0:
             raise self.error("struct field-name length element is malformed")
         w, raw = int(width[0]), names_raw.tobytes()
-        fields = [raw[i : i + w].split(b"\0", 1)[0].decode("latin1") for i in range(0, len(raw), w)]
+        fields: list[str] = []
+        for i in range(0, len(raw), w):
+            name = raw[i : i + w].split(b"\0", 1)[0].decode("latin1")
+            # A repeated field name (MATLAB files in the wild have them) gets a
+            # prefix, as scipy does: the second "a" is "_1_a".
+            seen = sum(
+                f == name or re.fullmatch(rf"_\d+_{re.escape(name)}", f) is not None for f in fields
+            )
+            fields.append(f"_{seen}_{name}" if seen else name)
         n = int(np.prod(dims))
+        if not fields:  # a struct without fields: nothing but its shape
+            return np.full(dims, None, dtype=object)
         out = np.empty(n, dtype=[(f, object) for f in fields])
         for i in range(n):
             for f in fields:
@@ -198,15 +209,15 @@ class _Reader:
 
 
 def _header_order(head: bytes, path: str) -> str:
-    if len(head) < 128:
-        raise MatFileError(f"{path}: {len(head)} bytes is too short for a MAT-file header")
     if head.startswith(b"\x89HDF") or head[:19] == b"MATLAB 7.3 MAT-file":
         raise MatFileError(
             f"{path}: a MATLAB 7.3 (HDF5) MAT-file; read it with h5py, this reader handles "
             "level-5 files (MATLAB -v7 and earlier)"
         )
-    if not head.startswith(b"MATLAB 5.0 MAT-file") and 0 in head[:4]:
+    if 0 in head[:4]:  # level 4 starts with a small binary type code, level 5 with text
         raise MatFileError(f"{path}: a level-4 MAT-file, not supported (expected level 5)")
+    if len(head) < 128:
+        raise MatFileError(f"{path}: {len(head)} bytes is too short for a MAT-file header")
     indicator = head[126:128]
     if indicator not in (b"IM", b"MI"):
         raise MatFileError(
