@@ -115,7 +115,7 @@ def test_celeba_corrupt_zip_refused_nothing_extracted(tmp_path, server, celeba):
     files, _ = celeba
     corrupt = files["img_align_celeba.zip"][:-20] + b"\0" * 20
     server.files["/drive/id0"] = server.files["/mirror/celeba.zip"] = corrupt
-    with pytest.raises(HashMismatchError):
+    with pytest.raises(HashMismatchError, match="img_align_celeba.zip.*quota"):
         CelebA(tmp_path, download=True)
     folder = tmp_path / "celeba"
     assert not (folder / "img_align_celeba").exists()

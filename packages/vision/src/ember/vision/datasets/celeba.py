@@ -177,12 +177,21 @@ class CelebA(VisionDataset):
 
     def download(self) -> None:
         """Fetch every file (MD5-checked before it is kept), then extract the images."""
+        from ember.hub import HashMismatchError  # hub (and requests) only when downloading
+
         folder = self._path("")
         for file_id, md5, name in self.file_list:
             if name.endswith(".zip") and os.path.isdir(self._path("img_align_celeba")):
                 continue  # already extracted: do not fetch 1.4 GB again
             urls = [self.drive_url.format(file_id), *self.mirrors.get(name, [])]
-            download_from_mirrors(urls, name, folder, md5=md5)
+            try:
+                download_from_mirrors(urls, name, folder, md5=md5)
+            except HashMismatchError as e:
+                # Drive answers an over-quota file with an HTML page, which fails the MD5.
+                raise HashMismatchError(
+                    f"{e}. If Google Drive served a 'quota exceeded' page instead of the file, "
+                    f"try later or download {name} by hand from the CelebA page into {folder}"
+                ) from None
         if not os.path.isdir(self._path("img_align_celeba")):
             extract_archive(self._path("img_align_celeba.zip"), folder)
 
