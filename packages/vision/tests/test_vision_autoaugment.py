@@ -369,3 +369,107 @@ def test_dataloader_workers_make_randaugment_reproducible():
     a, b, c = run(0), run(0), run(1)
     assert (a == b).all() and not (a == c).all()
     assert not (a[:4] == a[4:8]).all()  # the two workers draw different operations
+
+
+@pytest.mark.parametrize(
+    "alpha,cdf",
+    [
+        (1.0, lambda x: 1 - math.exp(-x)),
+        (2.0, lambda x: 1 - math.exp(-x) * (1 + x)),
+        (0.5, lambda x: math.erf(math.sqrt(x))),
+    ],
+)
+def test_gamma_draws_follow_the_gamma_distribution(alpha, cdf):
+    ember.manual_seed(11)
+    g = np.sort(AA._gamma(alpha, 20000))
+    # Kolmogorov-Smirnov distance to the closed-form CDF (5% critical value ~0.0096).
+    f = np.array([cdf(v) for v in g])
+    n = len(g)
+    ks = max((np.arange(1, n + 1) / n - f).max(), (f - np.arange(n) / n).max())
+    assert ks < 0.012
+    assert abs(g.mean() - alpha) < 0.03 * max(alpha, 1)
+    ember.manual_seed(11)
+    np.testing.assert_array_equal(np.sort(AA._gamma(alpha, 20000)), g)  # seeded
+
+
+def test_dirichlet_rows_are_convex_weights():
+    ember.manual_seed(12)
+    d = AA.dirichlet(0.7, 3, 5000)
+    assert d.shape == (5000, 3) and (d > 0).all()
+    np.testing.assert_allclose(d.sum(axis=1), 1.0)
+    np.testing.assert_allclose(d.mean(axis=0), [1 / 3] * 3, atol=0.01)
+    # Var of one part of Dirichlet(a, a, a): (1/3)(2/3) / (3a + 1).
+    np.testing.assert_allclose(d.var(axis=0), [2 / 9 / 3.1] * 3, rtol=0.08)
+
+
+def test_augmix_space_by_hand():
+    s = T.AugMix(all_ops=False).space(30, 45)
+    assert "Brightness" not in s and len(s) == 9
+    assert s["Posterize"][0].tolist() == [4, 4, 3, 3, 2, 2, 1, 1, 0, 0]
+    assert math.isclose(s["TranslateX"][0][9], 15.0) and math.isclose(s["TranslateY"][0][9], 10.0)
+    assert math.isclose(s["Rotate"][0][1], 30 / 9)
+    assert len(T.AugMix().space(30, 45)) == 13
+
+
+def _replay_augmix(tr, x, seed):
+    """AugMix by hand from its draws: Beta via Dirichlet(a, a), chain weights, chains."""
+    ember.manual_seed(seed)
+    batch = x.reshape(-1, *x.shape[-3:])
+    b = batch.shape[0]
+    m = AA.dirichlet(tr.alpha, 2, b)
+    w = AA.dirichlet(tr.alpha, tr.mixture_width, b) * m[:, 1:]
+    space = tr.space(x.shape[-2], x.shape[-1])
+    names = list(space)
+    mix = m[:, 0].reshape(b, 1, 1, 1) * batch.astype(np.float64)
+    for i in range(tr.mixture_width):
+        aug = ember.from_numpy(batch.copy())
+        depth = tr.chain_depth if tr.chain_depth > 0 else int(ember.randint(1, 4, (1,)).item())
+        for _ in range(depth):
+            name = names[int(ember.randint(0, len(names), (1,)).item())]
+            mags, signed = space[name]
+            mag = 0.0 if mags is None else float(mags[int(ember.randint(0, tr.severity, (1,)))])
+            if signed and int(ember.randint(0, 2, (1,)).item()):
+                mag = -mag
+            aug = AA.apply_op(aug, name, mag, tr.interpolation, tr.fill)
+        mix += w[:, i].reshape(b, 1, 1, 1) * aug.numpy()
+    return mix.astype(x.dtype).reshape(x.shape)  # integers truncate, as a cast does
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: T.AugMix(), lambda: T.AugMix(severity=10, mixture_width=2, chain_depth=2,
+                                                  alpha=0.5, all_ops=False, fill=3)],
+)  # fmt: skip
+def test_augmix_follows_its_draws(make):
+    tr = make()
+    a = np.stack([_rgb(seed=s).transpose(2, 0, 1) for s in (13, 14)])
+    for seed in range(6):
+        ref = _replay_augmix(tr, a, seed)
+        ember.manual_seed(seed)
+        out = tr(ember.from_numpy(a))
+        assert out.dtype == ember.uint8 and tuple(out.shape) == a.shape
+        np.testing.assert_array_equal(out.numpy(), ref)
+    # Each image of a batch draws its own weights: two equal images come out different.
+    twins = ember.from_numpy(np.stack([a[0], a[0]]))
+    ember.manual_seed(0)
+    out = tr(twins).numpy()
+    assert not (out[0] == out[1]).all()
+
+
+def test_augmix_kinds_and_arguments():
+    a = _rgb(seed=15)
+    tr = T.AugMix()
+    ember.manual_seed(3)
+    pil = tr(Image.fromarray(a))
+    ember.manual_seed(3)
+    t = tr(_t(a))
+    assert isinstance(pil, Image.Image) and pil.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(pil), _hwc(t))
+    # A convex mix of images in [0, 1] stays in [0, 1] and keeps float32.
+    f = tr(ember.from_numpy((a.transpose(2, 0, 1) / 255.0).astype(np.float32)))
+    assert f.dtype == ember.float32 and 0 <= float(f.min()) and float(f.max()) <= 1
+    with pytest.raises(ValueError, match=r"severity must be an int in \[1, 10\], got 11"):
+        T.AugMix(severity=11)
+    with pytest.raises(ValueError, match="mixture_width"):
+        T.AugMix(mixture_width=0)
+    with pytest.raises(ValueError, match="alpha must be positive"):
+        T.AugMix(alpha=0.0)

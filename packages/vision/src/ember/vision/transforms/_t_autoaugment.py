@@ -24,7 +24,7 @@ from . import _f_geometry as FG
 from ._image import InterpolationMode, as_mode, check_image, dims, is_pil, max_value
 from ._t_basic import _Simple
 
-__all__ = ["AutoAugment", "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide"]
+__all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide"]
 
 
 class AutoAugmentPolicy(Enum):
@@ -339,3 +339,121 @@ class TrivialAugmentWide(_Augment):
         if signed and _randint(2):
             magnitude = -magnitude
         return apply_op(img, op_name, magnitude, self.interpolation, fill)
+
+
+def _gamma(alpha: float, n: int) -> np.ndarray:
+    """``n`` draws of Gamma(alpha, 1) from ember's generator (Marsaglia and Tsang's method).
+
+    Rejection sampling: the number of draws used depends on the values, but a
+    seed still fixes them all.
+    """
+    boost = alpha < 1.0  # Gamma(a) = Gamma(a + 1) * U ** (1 / a)
+    d = (alpha + 1.0 if boost else alpha) - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    out = np.empty(n)
+    todo = np.arange(n)
+    while todo.size:
+        x = ember.randn(todo.size, dtype=ember.float64).numpy()
+        u = ember.rand(todo.size, dtype=ember.float64).numpy()
+        v = (1.0 + c * x) ** 3
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ok = (v > 0) & (np.log(u) < 0.5 * x * x + d - d * v + d * np.log(v))
+        out[todo[ok]] = d * v[ok]
+        todo = todo[~ok]
+    if boost:
+        out *= ember.rand(n, dtype=ember.float64).numpy() ** (1.0 / alpha)
+    return out
+
+
+def dirichlet(alpha: float, k: int, rows: int) -> np.ndarray:
+    """``rows`` draws of a symmetric Dirichlet(alpha, ..., alpha) over ``k`` parts: ``(rows, k)``."""
+    g = _gamma(alpha, rows * k).reshape(rows, k)
+    return g / g.sum(axis=1, keepdims=True)
+
+
+class AugMix(_Augment):
+    """AugMix (Hendrycks et al., 2020): a convex mix of the image and augmented copies.
+
+    ``mixture_width`` chains of ``chain_depth`` random operations (1 to 3 when
+    ``chain_depth <= 0``) at a magnitude bin below ``severity`` (of 10) are mixed
+    with Dirichlet(``alpha``) weights, then blended with the original by a
+    Beta(``alpha``, ``alpha``) weight. ``all_ops=False`` leaves out the colour
+    enhancers. A batch shares the operations; each image draws its own weights.
+    Integer images are truncated after mixing.
+    """
+
+    _args = ("severity", "mixture_width", "chain_depth", "alpha", "all_ops", "interpolation")
+    _PARAMETER_MAX = 10
+
+    def __init__(
+        self,
+        severity: int = 3,
+        mixture_width: int = 3,
+        chain_depth: int = -1,
+        alpha: float = 1.0,
+        all_ops: bool = True,
+        interpolation: Any = InterpolationMode.BILINEAR,
+        fill: Any = None,
+    ) -> None:
+        if not isinstance(severity, int) or not 1 <= severity <= self._PARAMETER_MAX:
+            raise ValueError(f"severity must be an int in [1, 10], got {severity!r}")
+        if not isinstance(mixture_width, int) or mixture_width < 1:
+            raise ValueError(f"mixture_width must be a positive int, got {mixture_width!r}")
+        if not isinstance(chain_depth, int):
+            raise TypeError(f"chain_depth must be an int, got {chain_depth!r}")
+        if not alpha > 0:
+            raise ValueError(f"alpha must be positive, got {alpha!r}")
+        super().__init__(interpolation, fill)
+        self.severity, self.mixture_width, self.chain_depth = severity, mixture_width, chain_depth
+        self.alpha, self.all_ops = float(alpha), all_ops
+
+    def space(self, height: int, width: int) -> dict[str, tuple[np.ndarray | None, bool]]:
+        """AugMix's operations: magnitudes per bin (10 bins) and whether they are signed."""
+        n = self._PARAMETER_MAX
+        s: dict[str, tuple[np.ndarray | None, bool]] = {
+            "ShearX": (_linspace(0.0, 0.3, n), True),
+            "ShearY": (_linspace(0.0, 0.3, n), True),
+            "TranslateX": (_linspace(0.0, width / 3.0, n), True),
+            "TranslateY": (_linspace(0.0, height / 3.0, n), True),
+            "Rotate": (_linspace(0.0, 30.0, n), True),
+            "Posterize": (_posterize_bits(n, 4) - 4, False),  # 4 bits down to 0
+            "Solarize": (_linspace(255.0, 0.0, n), False),
+            "AutoContrast": (None, False),
+            "Equalize": (None, False),
+        }
+        if self.all_ops:
+            for name in ("Brightness", "Color", "Contrast", "Sharpness"):
+                s[name] = (_linspace(0.0, 0.9, n), True)
+        return s
+
+    def __call__(self, img: Any) -> Any:
+        fill, h, w = self._prepare(img)
+        pil = is_pil(img)
+        if pil:
+            from ._f_convert import pil_to_tensor, to_pil_image
+
+            mode, img = img.mode, pil_to_tensor(img)
+        shape = tuple(img.shape)
+        batch = img.reshape(-1, *shape[-3:]) if len(shape) >= 3 else img.reshape(1, 1, *shape)
+        b = int(batch.shape[0])
+        space = self.space(h, w)
+        names = list(space)
+        m = dirichlet(self.alpha, 2, b)  # (original, augmented) weight per image
+        weights = dirichlet(self.alpha, self.mixture_width, b) * m[:, 1:]
+        x = batch.detach().numpy()
+        mix = m[:, 0, None, None, None] * x
+        for i in range(self.mixture_width):
+            aug = batch
+            depth = self.chain_depth if self.chain_depth > 0 else 1 + _randint(3)
+            for _ in range(depth):
+                op_name = names[_randint(len(names))]
+                magnitudes, signed = space[op_name]
+                magnitude = (
+                    float(magnitudes[_randint(self.severity)]) if magnitudes is not None else 0.0
+                )
+                if signed and _randint(2):
+                    magnitude = -magnitude
+                aug = apply_op(aug, op_name, magnitude, self.interpolation, fill)
+            mix = mix + weights[:, i, None, None, None] * aug.detach().numpy()
+        out = ember.from_numpy(np.ascontiguousarray(mix.astype(x.dtype).reshape(shape)))
+        return to_pil_image(out, mode=mode) if pil else out
