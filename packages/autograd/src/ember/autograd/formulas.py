@@ -517,13 +517,14 @@ def _prod(ctx, gy):
     if not bool((x == 0).any()):
         return (g * y / x,)
     # With zeros, y / x is undefined: the product of the others, from exclusive
-    # running products from the left and from the right.
-    a = x.detach().numpy()
+    # running products from the left and from the right (numpy or CuPy arrays: the
+    # np.* calls below dispatch to the array's device).
+    a = x.detach()._a
     axes = tuple(range(a.ndim)) if dims is None else tuple(dims)
     k = len(axes)
     moved = np.moveaxis(a, axes, tuple(range(a.ndim - k, a.ndim)))
     flat = moved.reshape(moved.shape[: a.ndim - k] + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), a.dtype)
+    ones = np.ones_like(flat[..., :1])
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
     right = np.flip(np.cumprod(np.flip(np.concatenate([flat[..., 1:], ones], -1), -1), -1), -1)
     others = np.moveaxis(
@@ -583,15 +584,17 @@ def _cumprod(ctx, gy):
     d = ctx.params
     if not bool((x == 0).any()):
         return (_reverse_cumsum(gy * ctx.out, d) / x,)
-    a, g = x.detach().numpy(), gy.detach().numpy()
+    # arrays of x's device (numpy or CuPy); the product of x[:k+1] without x[i] is
+    # the product left of i times the product from i+1 to k
+    a, g = x.detach()._a, gy.detach()._a
     out = np.zeros_like(a)
     am, gm = np.moveaxis(a, d, -1), np.moveaxis(g, d, -1)
     om = np.moveaxis(out, d, -1)
     n = am.shape[-1]
     for i in range(n):
+        left = np.prod(am[..., :i], axis=-1)
         for k in range(i, n):
-            prod = np.prod(np.delete(am[..., : k + 1], i, axis=-1), axis=-1)
-            om[..., i] += gm[..., k] * prod
+            om[..., i] += gm[..., k] * (left * np.prod(am[..., i + 1 : k + 1], axis=-1))
     return (_wrap(out),)
 
 

@@ -25,7 +25,7 @@ def _picked(ctx, gy):
         return (gy,)
     idx = indices if keepdim else indices.unsqueeze(d)
     g = gy if keepdim else gy.unsqueeze(d)
-    return (E.zeros(shape, dtype=gy.dtype).scatter(d, idx, g),)
+    return (E.zeros(shape, dtype=gy.dtype, device=gy.device).scatter(d, idx, g),)
 
 
 for _name in ("sort", "topk", "kthvalue", "median", "nanmedian", "mode"):
@@ -198,7 +198,7 @@ def _pair_factor(vals: Tensor, squared: bool) -> Tensor:
     """``F[i, j] = 1 / (v_j - v_i)`` (of squares when ``squared``), 0 on the diagonal."""
     v = vals * vals if squared else vals
     diff = v.unsqueeze(-2) - v.unsqueeze(-1)
-    eye = E.eye(v.shape[-1], dtype=v.dtype).bool()
+    eye = E.eye(v.shape[-1], dtype=v.dtype, device=v.device).bool()
     return E.where(eye, 0.0, 1.0 / E.where(eye, 1.0, diff))
 
 
@@ -206,7 +206,7 @@ def _pair_factor(vals: Tensor, squared: bool) -> Tensor:
 def _eigh(ctx, gys):
     gw, gv = gys
     w, v = _outputs(ctx)
-    inner = E.zeros(tuple(v.shape), dtype=v.dtype)
+    inner = E.zeros(tuple(v.shape), dtype=v.dtype, device=v.device)
     if gw is not None:
         inner = inner + E.diag_embed(gw)
     if gv is not None:
@@ -227,7 +227,7 @@ def _svd(ctx, gys):
     u, s, vh = _outputs(ctx)
     v = _mT(vh)
     m, n, k = u.shape[-2], v.shape[-2], s.shape[-1]
-    inner = E.zeros(tuple(s.shape) + (k,), dtype=s.dtype)
+    inner = E.zeros(tuple(s.shape) + (k,), dtype=s.dtype, device=s.device)
     if gs is not None:
         inner = inner + E.diag_embed(gs)
     f = _pair_factor(s, True)
@@ -274,7 +274,7 @@ def _vector_norm(ctx, gy):
 @defines("diagonal")
 def _diagonal(ctx, gy):
     offset, d1, d2 = ctx.params
-    z = E.zeros(ctx.shape(0), dtype=gy.dtype)
+    z = E.zeros(ctx.shape(0), dtype=gy.dtype, device=gy.device)
     return (E.diagonal_scatter(z, gy, offset, d1, d2),)
 
 

@@ -111,6 +111,8 @@ def _fake_cupy() -> types.ModuleType:
     mod.ndarray = StandIn
 
     def getattr_(name):
+        if name.startswith("__"):  # no __path__ etc.: it must not pass for a package
+            raise AttributeError(name)
         fn = getattr(np, name)
         return _on_host(fn) if callable(fn) else fn
 
@@ -119,12 +121,12 @@ def _fake_cupy() -> types.ModuleType:
         mod if any(isinstance(a, StandIn) for a in arrays) else np
     )
     mod.asarray = lambda a, dtype=None: np.array(to_host(a), dtype).view(StandIn)
-    stride_tricks = types.SimpleNamespace(
-        as_strided=lambda a, shape=None, strides=None: np.lib.stride_tricks.as_strided(
-            to_host(a), shape, strides
-        ).view(StandIn)
-    )
-    mod.lib = types.SimpleNamespace(stride_tricks=stride_tricks)
+    stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
+    stride_tricks.as_strided = lambda a, shape=None, strides=None: np.lib.stride_tricks.as_strided(
+        to_host(a), shape, strides
+    ).view(StandIn)
+    mod.lib = types.ModuleType("cupy.lib")
+    mod.lib.stride_tricks = stride_tricks
     mod.cuda = types.SimpleNamespace(Device=lambda *a: _Dev())
     return mod
 
@@ -169,7 +171,10 @@ def activate(monkeypatch) -> None:
     monkeypatch.setattr(cuda, "_empty", empty)
     monkeypatch.setattr(cuda, "_to_device_array", lambda a, dev: np.array(to_host(a)).view(StandIn))
     monkeypatch.setattr(cuda, "device", lambda dev: contextlib.nullcontext())
-    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    fake = _fake_cupy()
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setitem(sys.modules, "cupy.lib", fake.lib)
+    monkeypatch.setitem(sys.modules, "cupy.lib.stride_tricks", fake.lib.stride_tricks)
 
     def cuda_version(name):
         cpu = getattr(_nn_kernels, name)

@@ -68,7 +68,8 @@ def _pick(input: Tensor, idx, d: int, name: str, tuple_type, keepdim: bool = Tru
     idx = idx.astype(np.int64, copy=False)
     if not keepdim and a.ndim:
         vals, idx = vals.squeeze(d), idx.squeeze(d)
-    values, indices = _wrap(np.array(vals, order="C")), _wrap(np.array(idx, order="C"))
+    # copies (np.array would refuse a CuPy array: implicit conversion to the host)
+    values, indices = _wrap(vals.copy(order="C")), _wrap(idx.copy(order="C"))
     record_if_needed(values, (input,), name, (d, keepdim, indices))
     return tuple_type(values, indices)
 
