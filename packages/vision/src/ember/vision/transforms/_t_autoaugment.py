@@ -366,7 +366,7 @@ def _gamma(alpha: float, n: int) -> np.ndarray:
 
 
 def dirichlet(alpha: float, k: int, rows: int) -> np.ndarray:
-    """``rows`` draws of a symmetric Dirichlet(alpha, ..., alpha) over ``k`` parts: ``(rows, k)``."""
+    """``rows`` draws of a symmetric Dirichlet(alpha, ..., alpha) on ``k`` parts: ``(rows, k)``."""
     g = _gamma(alpha, rows * k).reshape(rows, k)
     return g / g.sum(axis=1, keepdims=True)
 
