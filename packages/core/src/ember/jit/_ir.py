@@ -262,8 +262,8 @@ def expr(node: Node, a: list[str]) -> str:
         if has_hi:
             x = _mx("<")([x, rest.pop(0)], ct, dt)
         return x
-    if op == "to_dtype":
-        return a[0]  # the conversion is the cast of the argument to cdt
+    if op in ("to_dtype", "expand"):
+        return a[0]  # a cast (of the argument to cdt) or a broadcast (by the index math)
     raise KeyError(op)
 
 

@@ -202,9 +202,25 @@ def _ptrs(arrays):
     return _ffi.new("char *[]", [_ffi.cast("char *", a.ctypes.data) for a in arrays])
 
 
-def force(roots: list[Node]) -> None:
-    """Compute ``roots`` (pending nodes) and every live node in their graphs."""
-    order = _codegen.topo(roots)
+def _pending_roots() -> list[Node]:
+    """Nodes of every pending LazyTensor still referenced, and of pinned buffers; forgets
+    the rest."""
+    roots, live = [], []
+    for r in _State.live:
+        t = r()
+        if t is not None and t._node is not None:
+            roots.append(t._node)
+            live.append(r)
+    _State.live = live
+    _State.pinned = [n for n in _State.pinned if n.value is None]
+    return roots + _State.pinned
+
+
+def force(roots: list[Node]):
+    """Compute ``roots`` (pending nodes) together with everything else still pending and
+    referenced: one data access runs all the work queued so far, in as few kernels as
+    the graphs allow (gradients of several leaves share most of their graph)."""
+    order = _codegen.topo(list(roots) + _pending_roots())
     if not order:
         return None
     outs, seen = [], set()
@@ -292,15 +308,4 @@ def _finish(n: Node, a) -> None:
 
 def flush() -> None:
     """Force every pending lazy tensor still referenced (and every pinned node)."""
-    roots = []
-    for r in _State.live:
-        t = r()
-        if t is not None and t._node is not None:
-            roots.append(t._node)
-    roots += [n for n in _State.pinned if n.value is None]
-    _State.live = []
-    _State.pinned = []
-    if roots:
-        force(roots)
-
-
+    force([])

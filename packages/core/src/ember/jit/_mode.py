@@ -17,6 +17,7 @@ pending lazy tensor, so a graph never reads an array mutated after it was built.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from ember._tensor import Tensor
@@ -174,7 +175,43 @@ def _namespaces():
     return [vars(m) for m in (ember, math, reduce, index, convert, math_ext)]
 
 
+def _sum_to(eager):
+    def sum_to(g, shape):
+        r = _ops.sum_to(g, shape)
+        return eager(g, shape) if r is None else r
+
+    return _named(sum_to, eager)
+
+
+def _unreduce(eager):
+    def unreduce(gy, shape, dims, keepdim):
+        r = _ops.unreduce(gy, shape, dims, keepdim)
+        return eager(gy, shape, dims, keepdim) if r is None else r
+
+    return _named(unreduce, eager)
+
+
+def _autograd_namespaces():
+    """ember-autograd's formula modules, when loaded. Two helpers there read
+    ``g._a.shape`` and reshape/expand, which would force every gradient: lazy mode swaps
+    in versions that stay lazy (core never imports autograd; it looks in sys.modules)."""
+    fm = sys.modules.get("ember.autograd.formulas")
+    out = []
+    for helper, make in (("sum_to", _sum_to), ("_unreduce", _unreduce)):
+        eager = getattr(fm, helper, None)
+        if eager is None:
+            continue
+        lazy_fn = make(eager)
+        for name, mod in list(sys.modules.items()):
+            if name.startswith("ember.autograd") and getattr(mod, helper, None) is eager:
+                out.append((vars(mod), helper, eager, lazy_fn))
+    return out
+
+
 def _patch() -> None:
+    for ns, helper, eager, lazy_fn in _autograd_namespaces():
+        _saved.append((ns, helper, eager))
+        ns[helper] = lazy_fn
     t = table()
     for ns in _namespaces():
         for name, obj in list(ns.items()):

@@ -259,3 +259,43 @@ def reduction(name: str, input, dim, keepdim):
     if input._ag is not None:
         record(name, out, (input,), (dims, bool(keepdim)))
     return out
+
+
+def sum_to(g, shape):
+    """Autograd's ``sum_to`` (sum a broadcast gradient down to ``shape``) as one lazy
+    reduction whose result has ``shape`` directly, or None for eager's version (which
+    reads ``g._a.shape`` and reshapes, both of which would force ``g``)."""
+    if shape is None or type(g) is not LazyTensor or g._node is None or g._ag is not None:
+        return None
+    n = g._node
+    gs, shape = n.shape, tuple(shape)
+    lead = len(gs) - len(shape)
+    if gs == shape or lead < 0:
+        return g if gs == shape else None
+    dims = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gs[i + lead] != 1
+    )
+    out_dt = _I64 if n.dtype.kind in "biu" else n.dtype
+    return new_lazy(Node("sum", (n,), shape, out_dt, params=(dims, True)))
+
+
+def unreduce(gy, shape, dims, keepdim):
+    """Autograd's ``_unreduce`` (broadcast a reduction's gradient back to the input
+    shape) as one lazy broadcast, or None for eager's version. Only the layouts that
+    broadcast right-aligned qualify: a 0-d gradient, ``keepdim=True``, or reduced dims
+    that all lead."""
+    if type(gy) is not LazyTensor or gy._node is None or gy._ag is not None:
+        return None
+    n, shape = gy._node, tuple(shape)
+    if n.shape == shape:
+        return gy
+    if dims is not None and not keepdim and sorted(dims) != list(range(len(dims))):
+        return None
+    if dims is None and n.shape != ():
+        return None
+    try:
+        if tuple(np.broadcast_shapes(n.shape, shape)) != shape:
+            return None
+    except ValueError:
+        return None
+    return new_lazy(Node("expand", (n,), shape, n.dtype))
