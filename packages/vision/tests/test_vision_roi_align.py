@@ -217,3 +217,23 @@ def test_bad_arguments_name_what_was_wrong():
         ops.roi_align(x, ember.zeros(0, 5), (2, 0))
     with pytest.raises(TypeError, match="boxes must be a Tensor"):
         ops.roi_align(x, np.zeros((1, 5)), 2)
+
+
+def test_small_chunks_give_the_same_result(monkeypatch):
+    from ember.vision import _roi_align
+
+    rng = np.random.default_rng(5)
+    x = ember.from_numpy(rng.standard_normal((2, 3, 16, 16))).requires_grad_()
+    rois = _random_rois(rng, 20, 2, 16, 16)
+    rois[2, 1:] = [0.0, 0.0, 16.0, 16.0]  # one big region among small ones
+    boxes = ember.from_numpy(rois)
+    gy = ember.from_numpy(rng.standard_normal((20, 3, 3, 3)))
+    whole = ops.roi_align(x, boxes, 3, 1.0, -1)
+    (gx,) = ember.autograd.grad(whole, x, gy)
+    monkeypatch.setattr(_roi_align, "_CHUNK", 50)  # a chunk per region or two
+    part = ops.roi_align(x, boxes, 3, 1.0, -1)
+    (gx_part,) = ember.autograd.grad(part, x, gy)
+    np.testing.assert_allclose(part.detach().numpy(), whole.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(gx_part.numpy(), gx.numpy(), rtol=1e-13, atol=1e-15)
+    ref, _ = _reference(x.detach().numpy(), rois, (3, 3), 1.0, -1, False)
+    np.testing.assert_allclose(part.detach().numpy(), ref, rtol=1e-12, atol=1e-12)

@@ -120,3 +120,15 @@ def test_gradcheck_and_gradgradcheck_float64():
     rois = ember.from_numpy(_rois(rng, 5, 2, 6, 7))
     assert gradcheck(lambda t: ops.roi_pool(t, rois, (2, 3)), (x,), eps=1e-6, atol=1e-6)
     assert gradgradcheck(lambda t: ops.roi_pool(t, rois, (2, 3)), (x,), eps=1e-6, atol=1e-6)
+
+
+def test_small_chunks_give_the_same_result(monkeypatch):
+    from ember.vision import _roi_align
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 16, 16))
+    rois = _rois(rng, 20, 2, 16, 16)
+    rois[2, 1:] = [0.0, 0.0, 15.0, 15.0]  # one big region among small ones
+    monkeypatch.setattr(_roi_align, "_CHUNK", 50)
+    y = ops.roi_pool(ember.from_numpy(x), ember.from_numpy(rois), (2, 3))
+    np.testing.assert_array_equal(y.numpy(), _reference(x, rois, (2, 3), 1.0)[0])

@@ -159,34 +159,52 @@ def taps(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index, np.take_along_axis(dense, index, axis=-1)
 
 
-def _chunks(k: int, per_region: int):
-    step = max(1, _CHUNK // max(per_region, 1))
-    for s in range(0, k, step):
-        yield slice(s, min(s + step, k))
+def size_chunks(size: np.ndarray, per_unit: int):
+    """Index arrays of regions, smallest ``size`` first, in chunks of about ``_CHUNK`` elements.
+
+    Regions of similar size share a chunk, so padding every region of a chunk to
+    its largest one wastes little.
+    """
+    order = np.argsort(size, kind="stable")
+    start, k = 0, len(order)
+    while start < k:
+        n = max(1, _CHUNK // max(per_unit * int(size[order[start]]), 1))
+        while n > 1 and n * per_unit * int(size[order[min(start + n, k) - 1]]) > _CHUNK:
+            n //= 2
+        yield order[start : start + n]
+        start += n
 
 
-def _gather_plan(params: tuple, ks: slice, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Flat channels-last pixel indices and weights ``(k, PH, PW, A, B)`` of a chunk."""
-    iy, wy, ix, wx, batch, (_, _, h, w) = params
-    pix = (batch[ks, None, None, None, None] * h + iy[ks][:, :, None, :, None]) * w
-    pix = pix + ix[ks][:, None, :, None, :]
-    weight = wy[ks][:, :, None, :, None] * wx[ks][:, None, :, None, :]
-    return pix, weight.astype(dtype)
+def _plan(params: tuple, dtype):
+    """Per chunk of regions: indices, flat channels-last pixel indices and tap weights.
+
+    ``pix`` and ``weight`` are ``(k, PH, PW, A, B)`` with ``A x B`` the chunk's
+    largest tap counts (taps are stored nonzero first, so a prefix holds them all).
+    """
+    iy, wy, ix, wx, batch, (_, c, h, w) = params
+    ph, pw = iy.shape[1], ix.shape[1]
+    ay = (wy != 0).sum(axis=-1).max(axis=-1, initial=1)
+    ax = (wx != 0).sum(axis=-1).max(axis=-1, initial=1)
+    for ks in size_chunks(ay * ax, ph * pw * c):
+        a, b = int(ay[ks].max()), int(ax[ks].max())
+        ry, rx = iy[ks, :, :a], ix[ks, :, :b]
+        pix = (batch[ks, None, None, None, None] * h + ry[:, :, None, :, None]) * w
+        pix = pix + rx[:, None, :, None, :]
+        weight = wy[ks, :, None, :a, None] * wx[ks, None, :, None, :b]
+        yield ks, pix, weight.astype(dtype)
 
 
 def apply(x: np.ndarray, params: tuple) -> np.ndarray:
     """RoIAlign of ``x (N, C, H, W)``: each bin, the weighted sum of its ``A x B`` taps."""
     iy, _, ix, _, batch, (n, c, h, w) = params
-    k, ph, a = iy.shape
-    pw, b = ix.shape[1:]
+    k, ph, pw = len(batch), iy.shape[1], ix.shape[1]
     # Channels last, so that every tap gathers one contiguous run of C values.
     rows = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * w, c)
     out = np.empty((k, ph, pw, c), dtype=x.dtype)
-    for ks in _chunks(k, ph * pw * a * b * c):
-        pix, weight = _gather_plan(params, ks, x.dtype)
-        m = pix.shape[0] * ph * pw
-        v = rows[pix.reshape(-1)].reshape(m, a * b, c)
-        out[ks] = (weight.reshape(m, 1, a * b) @ v).reshape(-1, ph, pw, c)
+    for ks, pix, weight in _plan(params, x.dtype):
+        m, taps_ = len(ks) * ph * pw, pix.shape[3] * pix.shape[4]
+        v = rows[pix.reshape(-1)].reshape(m, taps_, c)
+        out[ks] = (weight.reshape(m, 1, taps_) @ v).reshape(-1, ph, pw, c)
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 
@@ -197,16 +215,19 @@ def adjoint(gy: np.ndarray, params: tuple) -> np.ndarray:
     scatter-add, and memory proportional to the taps rather than taps x channels.
     """
     iy, _, ix, _, batch, (n, c, h, w) = params
-    k, ph, _ = iy.shape
-    pw = ix.shape[1]
-    pix, weight = _gather_plan(params, slice(0, k), np.float64)
-    bins = np.broadcast_to(np.arange(k * ph * pw).reshape(k, ph, pw, 1, 1), pix.shape)
-    used = weight != 0  # padding taps carry nothing
-    pix, weight, bins = pix[used], weight[used], bins[used]
+    k, ph, pw = len(batch), iy.shape[1], ix.shape[1]
+    pixes, weights_, bins = [np.zeros(0, np.int64)], [np.zeros(0)], [np.zeros(0, np.int64)]
+    for ks, pix, weight in _plan(params, np.float64):
+        used = weight != 0  # padding taps carry nothing
+        cell = (ks[:, None, None] * ph + np.arange(ph)[:, None]) * pw + np.arange(pw)
+        pixes.append(pix[used])
+        weights_.append(weight[used])
+        bins.append(np.broadcast_to(cell[..., None, None], pix.shape)[used])
+    pix, weight, cells = (np.concatenate(v) for v in (pixes, weights_, bins))
     planes = gy.reshape(k, c, ph * pw).transpose(1, 0, 2).reshape(c, k * ph * pw)
     gx = np.empty((c, n * h * w), dtype=gy.dtype)
     for ch in range(c):
-        gx[ch] = np.bincount(pix, weight * planes[ch][bins], minlength=n * h * w)
+        gx[ch] = np.bincount(pix, weight * planes[ch][cells], minlength=n * h * w)
     return np.ascontiguousarray(gx.reshape(c, n, h, w).transpose(1, 0, 2, 3))
 
 

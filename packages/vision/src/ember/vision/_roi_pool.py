@@ -2,9 +2,10 @@
 
 Each region is rounded to whole feature-map pixels and cut into a grid of bins
 (floor of the start, ceil of the end, so neighbouring bins may overlap); a
-bin's output is the maximum of its pixels, 0 for an empty bin. All bins of all
-regions are gathered at once: every bin reads a window of the largest bin's
-size, and pixels beyond its own bounds are masked out. The gradient goes to
+bin's output is the maximum of its pixels, 0 for an empty bin. Regions are
+sorted by bin size and taken in chunks; within a chunk, a running maximum
+visits one window offset at a time for all bins at once (offsets beyond a
+bin's own bounds are masked out). The gradient goes to
 the pixel that held each maximum (the first one in row-major order on ties).
 Given those positions both directions are linear, and the forward (a gather)
 and the backward (a scatter-add) are each other's derivative.
@@ -20,12 +21,9 @@ import ember
 from ember import nn
 from ember._ops._dispatch import result
 
-from ._roi_align import _host, check_inputs
+from ._roi_align import _host, check_inputs, size_chunks
 
 __all__ = ["RoIPool", "roi_pool"]
-
-# Elements of one gathered (regions x bins x window x C) block, to bound memory.
-_CHUNK = 1 << 22
 
 
 def _round(v: np.ndarray) -> np.ndarray:
@@ -59,30 +57,33 @@ def argmax_positions(x: np.ndarray, batch: np.ndarray, bounds: tuple) -> np.ndar
     ys, ye, xs, xe = bounds
     k, ph = ys.shape
     pw = xs.shape[1]
-    lh = max(int((ye - ys).max()) if k else 0, 1)
-    lw = max(int((xe - xs).max()) if k else 0, 1)
     rows = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * w, c)
     out = np.empty((k, ph, pw, c), dtype=np.int64)
-    step = max(1, _CHUNK // max(ph * pw * lh * lw * c, 1))
-    i, j = np.arange(lh), np.arange(lw)
-    for s in range(0, k, step):
-        ks = slice(s, min(s + step, k))
-        r = ys[ks][:, :, None, None, None] + i[None, None, None, :, None]  # (k, PH, 1, LH, 1)
-        col = xs[ks][:, None, :, None, None] + j[None, None, None, None, :]  # (k, 1, PW, 1, LW)
-        inside = (r < ye[ks][:, :, None, None, None]) & (col < xe[ks][:, None, :, None, None])
-        pix = (batch[ks, None, None, None, None] * h + np.minimum(r, h - 1)) * w
-        pix = pix + np.minimum(col, w - 1)  # (k, PH, PW, LH, LW)
-        vals = rows[pix.reshape(-1)].reshape(pix.shape + (c,))
-        vals = np.where(inside[..., None], vals, -np.inf)
-        m = pix.shape[0]
-        flat = vals.reshape(m, ph, pw, lh * lw, c)
-        best = np.argmax(flat, axis=3)  # the first maximum in row-major window order
-        where = np.take_along_axis(pix.reshape(m, ph, pw, lh * lw), best, axis=3)
-        empty = ~inside.reshape(m, ph, pw, lh * lw).any(axis=3)
+    span_h = np.maximum(ye - ys, 1).max(axis=1, initial=1)
+    span_w = np.maximum(xe - xs, 1).max(axis=1, initial=1)
+    for ks in size_chunks(span_h * span_w, ph * pw * c):
+        lh, lw = int(span_h[ks].max()), int(span_w[ks].max())
+        m = len(ks)
+        best = np.full((m, ph, pw, c), -np.inf, dtype=rows.dtype)
+        where = np.full((m, ph, pw, c), -1, dtype=np.int64)
+        # One window offset at a time over every bin of the chunk: a running maximum
+        # (strictly greater, so the first maximum in row-major order wins).
+        for i in range(lh):
+            r = ys[ks] + i  # (k, PH)
+            row_in = r < ye[ks]
+            base = (batch[ks, None] * h + np.minimum(r, h - 1)) * w
+            for j in range(lw):
+                col = xs[ks] + j  # (k, PW)
+                inside = row_in[:, :, None] & (col < xe[ks])[:, None, :]
+                pix = base[:, :, None] + np.minimum(col, w - 1)[:, None, :]
+                vals = rows[pix]  # (k, PH, PW, C)
+                better = (vals > best) & inside[..., None]
+                best = np.where(better, vals, best)
+                where = np.where(better, pix[..., None], where)
         # (pixel, channel) -> the flat index of x[b, ch, y, x] in NCHW order
         b_, yx = np.divmod(where, h * w)
-        chan = np.arange(c)[None, None, None, :]
-        out[ks] = np.where(empty[..., None], -1, (b_ * c + chan) * (h * w) + yx)
+        chan = np.arange(c)
+        out[ks] = np.where(where >= 0, (b_ * c + chan) * (h * w) + yx, -1)
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 
