@@ -198,6 +198,22 @@ CASES = {
         ),
         arr(4, 5),
     ),  # noqa: E501
+    "embedding_bag_mean_max": (
+        lambda w: (
+            F.embedding_bag(
+                ember.from_numpy(np.array([0, 2, 2, 3, 1])).to(w.device),
+                w,
+                ember.from_numpy(np.array([0, 2, 2])).to(w.device),
+                mode=m,
+            )
+            for m in ("mean", "max")
+        ),
+        arr(4, 5),
+    ),
+    "clip_grad_norm": (
+        lambda w: (w * 3.0, nn.utils.get_total_norm([w * 2.0])),
+        arr(3, 4),
+    ),
 }
 
 
@@ -289,3 +305,39 @@ def test_lenet_training_step_on_cuda_matches_cpu():
     np.testing.assert_allclose(res["cuda"][0], res["cpu"][0], rtol=1e-5)
     for g, w in zip(res["cuda"][1:], res["cpu"][1:]):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="nn/functional/_rnn.py::rnn_sequence sends CUDA inputs to _rnn_kernels, which "
+    "allocates host buffers: route non-numpy storage to the composite path",
+)
+def test_recurrent_and_transformer_state_on_device():
+    """Default initial states and the causal mask are made on the input's device."""
+    res = {}
+    x_np = arr(5, 2, 3).astype(np.float32)
+    for device in ("cpu", "cuda"):
+        ember.manual_seed(0)
+        lstm, gru_cell = nn.LSTM(3, 4, num_layers=2).to(device), nn.GRUCell(3, 4).to(device)
+        x = _x(x_np, device)
+        y, (h, c) = lstm(x)
+        hc = gru_cell(x[0])
+        mask = nn.Transformer.generate_square_subsequent_mask(4, device=device)
+        assert {t.device.type for t in (y, h, c, hc, mask)} == {ember.device(device).type}
+        (y.sum() + hc.sum()).backward()
+        res[device] = [host(y), host(h), host(c), host(hc), host(mask), host(x.grad)]
+    for g, w in zip(res["cuda"], res["cpu"]):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_clip_grad_norm_scales_device_gradients():
+    res = {}
+    for device in ("cpu", "cuda"):
+        w = _x(arr(3, 4), device)
+        (w * 10.0).sum().backward()
+        total = nn.utils.clip_grad_norm_([w], max_norm=1.0)
+        assert total.device.type == ember.device(device).type
+        res[device] = [host(total), host(w.grad)]
+    for g, w in zip(res["cuda"], res["cpu"]):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(res["cpu"][1]), 1.0, rtol=1e-5)

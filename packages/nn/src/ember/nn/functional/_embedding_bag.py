@@ -23,7 +23,8 @@ def _bags(input: np.ndarray, offsets, include_last_offset: bool, who: str):
         raise ValueError(f"{who}: input must be 1-D (with offsets) or 2-D, got {input.shape}")
     if offsets is None:
         raise ValueError(f"{who}: offsets has to be a 1-D tensor when input is 1-D")
-    off = (offsets._a if isinstance(offsets, Tensor) else np.asarray(offsets)).astype(np.int64)
+    off = offsets.cpu()._a if isinstance(offsets, Tensor) else np.asarray(offsets)
+    off = off.astype(np.int64)
     if off.ndim != 1:
         raise ValueError(f"{who}: offsets has to be a 1-D tensor, got shape {off.shape}")
     if include_last_offset:
@@ -68,7 +69,16 @@ def embedding_bag(
         raise ValueError(f"{who}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
     if weight.dim() != 2:
         raise ValueError(f"{who}: weight must be 2-D (num, D), got shape {tuple(weight.shape)}")
-    ia = input._a
+    # The bag bookkeeping (bag ids, gather table, counts) is index arithmetic on small
+    # integer arrays: done on the host, and the few index tensors it yields are sent to
+    # the weight's device once.
+    ia = input._a if type(input._a) is np.ndarray else input.cpu()._a
+    dev = weight.device
+
+    def on_dev(a: np.ndarray) -> Tensor:
+        t = E.from_numpy(a)
+        return t if dev.type == "cpu" else t.to(dev)
+
     if ia.dtype.kind not in "iu":
         raise TypeError(f"{who}: input must be an integer tensor, got {input.dtype}")
     if per_sample_weights is not None:
@@ -90,7 +100,7 @@ def embedding_bag(
     if max_norm is not None:
         from ember.nn.functional._embedding import embedding
 
-        embedding(E.from_numpy(flat), weight, max_norm=max_norm, norm_type=norm_type)
+        embedding(on_dev(flat), weight, max_norm=max_norm, norm_type=norm_type)
     keep = flat != padding_idx if padding_idx is not None else np.ones(flat.size, bool)
     counts = np.bincount(bag[keep], minlength=nb)
     # position of each kept index within its bag -> a (B, Lmax) gather table
@@ -105,23 +115,24 @@ def embedding_bag(
     if scale_grad_by_freq:
         from ember.nn.functional import _prim
 
-        rows = _prim.embedding(weight, E.from_numpy(flat.astype(np.int64)), None, True)
+        rows = _prim.embedding(weight, on_dev(flat.astype(np.int64)), None, True)
     else:
-        rows = weight.index_select(0, E.from_numpy(flat))
+        rows = weight.index_select(0, on_dev(flat))
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1).to(rows.dtype)
-    ext = E.cat([rows, E.zeros((1, d), dtype=weight.dtype)], 0)
-    g = ext.index_select(0, E.from_numpy(table.reshape(-1))).reshape(nb, table.shape[1], d)
+    ext = E.cat([rows, E.zeros((1, d), dtype=weight.dtype, device=dev)], 0)
+    g = ext.index_select(0, on_dev(table.reshape(-1))).reshape(nb, table.shape[1], d)
     if mode == "max":
         dt = E._dtype.to_numpy_dtype(weight.dtype)
         valid = table < flat.size
-        g = g + E.from_numpy(np.where(valid, 0.0, -np.inf).astype(dt)[..., None])
+        g = g + on_dev(np.where(valid, 0.0, -np.inf).astype(dt)[..., None])
         out = g.amax(1)
-        return E.where(E.from_numpy((counts > 0)[:, None]), out, E.zeros((), dtype=weight.dtype))
+        empty_bag_zero = E.zeros((), dtype=weight.dtype, device=dev)
+        return E.where(on_dev((counts > 0)[:, None]), out, empty_bag_zero)
     out = g.sum(1)
     if mode == "mean":
         dt = E._dtype.to_numpy_dtype(weight.dtype)
-        out = out * E.from_numpy((1.0 / np.maximum(counts, 1)).astype(dt)[:, None])
+        out = out * on_dev((1.0 / np.maximum(counts, 1)).astype(dt)[:, None])
     return out
 
 

@@ -169,13 +169,13 @@ class RNNBase(Module):
             raise RuntimeError(f"{self._describe()}: expected {what} of shape {want}, got {got}")
         return h.unsqueeze(1) if unbatched else h
 
-    def _initial_states(self, hx, batch: int, dtype, unbatched: bool, sorted_idx):
+    def _initial_states(self, hx, batch: int, dtype, unbatched: bool, sorted_idx, device=None):
         ld = self.num_layers * self._num_directions
         h_out = self.proj_size or self.hidden_size
         h_shape, c_shape = (ld, batch, h_out), (ld, batch, self.hidden_size)
         if hx is None:
-            h0 = E.zeros(h_shape, dtype=dtype)
-            c0 = E.zeros(c_shape, dtype=dtype) if self.mode == "LSTM" else None
+            h0 = E.zeros(h_shape, dtype=dtype, device=device)
+            c0 = E.zeros(c_shape, dtype=dtype, device=device) if self.mode == "LSTM" else None
             return h0, c0
         if self.mode == "LSTM":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -194,7 +194,7 @@ class RNNBase(Module):
     def forward(self, input, hx=None):
         data, bs, batch, sorted_idx, unsorted_idx, restore = self._flatten_input(input)
         unbatched = restore is not None and restore[2]
-        h0, c0 = self._initial_states(hx, batch, data.dtype, unbatched, sorted_idx)
+        h0, c0 = self._initial_states(hx, batch, data.dtype, unbatched, sorted_idx, data.device)
         layer_in = data
         hs, cs = [], []
         for layer in range(self.num_layers):
@@ -406,7 +406,7 @@ class RNNCellBase(Module):
         x = input.unsqueeze(0) if unbatched else input
         want = (x.shape[0], self.hidden_size)
         if hx is None:
-            states = [E.zeros(want, dtype=x.dtype) for _ in range(n_states)]
+            states = [E.zeros(want, dtype=x.dtype, device=x.device) for _ in range(n_states)]
         else:
             states = list(hx) if n_states > 1 else [hx]
             for i, h in enumerate(states):

@@ -39,9 +39,10 @@ def _activation(a) -> Callable:
     raise RuntimeError(f"activation should be relu/gelu, not {a!r}")
 
 
-def _square_causal_mask(sz: int, dtype=None) -> Tensor:
+def _square_causal_mask(sz: int, dtype=None, device=None) -> Tensor:
     dt = E._dtype.to_numpy_dtype(dtype if dtype is not None else E.get_default_dtype())
-    return E.from_numpy(np.triu(np.full((sz, sz), -np.inf, dt), 1))
+    mask = E.from_numpy(np.triu(np.full((sz, sz), -np.inf, dt), 1))
+    return mask if device is None else mask.to(device)
 
 
 class TransformerEncoderLayer(Module):
@@ -363,4 +364,4 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """(sz, sz) float mask: 0 on and below the diagonal, -inf above (no peeking ahead)."""
-        return _square_causal_mask(sz, dtype)
+        return _square_causal_mask(sz, dtype, device)

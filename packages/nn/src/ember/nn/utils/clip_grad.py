@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 import ember as E
-from ember._tensor import Tensor, _wrap
+from ember._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
@@ -46,7 +46,7 @@ def get_total_norm(
             "non-finite, so it cannot be clipped. To disable this error and scale the "
             "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
         )
-    return _wrap(np.asarray(total, dtype=dt))
+    return E.tensor(total, dtype=E._dtype.from_numpy_dtype(dt), device=ts[0].device)
 
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor) -> None:
@@ -58,7 +58,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor) -> No
         for p in _as_list(parameters):
             if p.grad is not None:
                 g = p.grad._a
-                g *= np.asarray(coef, g.dtype)
+                g *= g.dtype.type(coef)  # a scalar: valid for numpy and CuPy storage alike
 
 
 def clip_grad_norm_(
