@@ -297,6 +297,31 @@ def test_init_functions():
         nn.init.xavier_uniform_(ember.empty(3))
 
 
+@pytest.mark.parametrize(
+    "mean,std,a,b",
+    [(0.0, 0.02, -2.0, 2.0), (0.5, 1.0, -0.5, 1.0), (0.0, 1.0, 1.5, 3.0)],
+    ids=["wide-rejection", "half-mass-rejection", "tail-inverse-cdf"],
+)
+def test_trunc_normal_moments_match_the_truncated_normal(mean, std, a, b):
+    def phi(z):
+        return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+    def cdf(z):
+        return (1 + math.erf(z / math.sqrt(2))) / 2
+
+    al, be = (a - mean) / std, (b - mean) / std
+    z = cdf(be) - cdf(al)
+    want_mean = mean + std * (phi(al) - phi(be)) / z
+    want_var = std**2 * (1 + (al * phi(al) - be * phi(be)) / z - ((phi(al) - phi(be)) / z) ** 2)
+    ember.manual_seed(3)
+    t = nn.init.trunc_normal_(ember.empty(400, 500, dtype=ember.float64), mean, std, a, b)
+    x = t.numpy()
+    assert x.min() >= a and x.max() <= b
+    sd = math.sqrt(want_var)
+    assert abs(x.mean() - want_mean) < 5 * sd / math.sqrt(x.size)
+    assert abs(x.std() - sd) < 0.01 * sd
+
+
 def test_inplace_activations_keep_gradients_correct_under_autograd():
     """In-place activations on graph tensors: the derivative must use the old values."""
     import numpy as np
@@ -305,9 +330,11 @@ def test_inplace_activations_keep_gradients_correct_under_autograd():
     import ember.nn.functional as F
 
     rng = np.random.default_rng(3)
-    for fn in (lambda t, ip: F.leaky_relu(t, 0.2, inplace=ip),
-               lambda t, ip: F.elu(t, 1.0, inplace=ip),
-               lambda t, ip: F.hardtanh(t, -0.5, 0.5, inplace=ip)):
+    for fn in (
+        lambda t, ip: F.leaky_relu(t, 0.2, inplace=ip),
+        lambda t, ip: F.elu(t, 1.0, inplace=ip),
+        lambda t, ip: F.hardtanh(t, -0.5, 0.5, inplace=ip),
+    ):
         xs = [ember.from_numpy(rng.standard_normal((3, 4))).requires_grad_() for _ in range(2)]
         xs[1].detach().numpy()[...] = xs[0].detach().numpy()
         outs = []
