@@ -473,3 +473,31 @@ def test_augmix_kinds_and_arguments():
         T.AugMix(mixture_width=0)
     with pytest.raises(ValueError, match="alpha must be positive"):
         T.AugMix(alpha=0.0)
+
+
+@pytest.mark.parametrize("make", [T.RandAugment, T.TrivialAugmentWide, T.AugMix])
+def test_pil_and_tensor_inputs_draw_the_same_operations(make):
+    tr = make()
+    a = _rgb(seed=16)
+    for seed in range(10):
+        ember.manual_seed(seed)
+        pil = np.asarray(tr(Image.fromarray(a))).astype(int)
+        ember.manual_seed(seed)
+        ten = _hwc(tr(_t(a))).astype(int)
+        # The same operations at the same magnitudes; the enhancers' rounding and
+        # nearest sampling at borders may differ by a level or a pixel.
+        assert (np.abs(pil - ten) <= 1).mean() > 0.97
+
+
+def test_policies_take_grayscale_images():
+    g = _rgb(seed=17)[..., 0]
+    for tr in [T.AutoAugment(p) for p in T.AutoAugmentPolicy] + [
+        T.RandAugment(fill=3),
+        T.TrivialAugmentWide(),
+        T.AugMix(),
+    ]:
+        for seed in range(8):
+            ember.manual_seed(seed)
+            assert tr(Image.fromarray(g)).mode == "L"
+            out = tr(ember.from_numpy(g[None, None].copy()))
+            assert tuple(out.shape) == (1, 1, 19, 23) and out.dtype == ember.uint8
