@@ -163,8 +163,9 @@ def test_weights_api(no_init, monkeypatch):
         models.resnet18(weights=w, num_classes=10)
     with pytest.raises(ValueError, match="unknown weights"):
         models.resnet18(weights="IMAGENET9K")
-    with pytest.raises(ValueError, match="no pretrained weights"):
-        models.wide_resnet50_2(pretrained=True)
+    # ResNeXt and Wide ResNet carry torchvision's two published checkpoints each
+    assert models.Wide_ResNet50_2_Weights.DEFAULT is models.Wide_ResNet50_2_Weights.IMAGENET1K_V2
+    assert models.ResNeXt50_32X4D_Weights.IMAGENET1K_V1.url.endswith("resnext50_32x4d-7cdf4587.pth")
     # Loading goes through the hub with the hash check; serve it from a fake hub here.
     sd = models.resnet18().state_dict()
     seen = {}

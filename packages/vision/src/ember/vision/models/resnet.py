@@ -18,6 +18,10 @@ __all__ = [
     "ResNet50_Weights",
     "ResNet101_Weights",
     "ResNet152_Weights",
+    "ResNeXt50_32X4D_Weights",
+    "ResNeXt101_32X8D_Weights",
+    "Wide_ResNet50_2_Weights",
+    "Wide_ResNet101_2_Weights",
     "resnet18",
     "resnet34",
     "resnet50",
@@ -170,6 +174,10 @@ ResNet34_Weights = weights_enum("ResNet34_Weights")
 ResNet50_Weights = weights_enum("ResNet50_Weights")
 ResNet101_Weights = weights_enum("ResNet101_Weights")
 ResNet152_Weights = weights_enum("ResNet152_Weights")
+ResNeXt50_32X4D_Weights = weights_enum("ResNeXt50_32X4D_Weights")
+ResNeXt101_32X8D_Weights = weights_enum("ResNeXt101_32X8D_Weights")
+Wide_ResNet50_2_Weights = weights_enum("Wide_ResNet50_2_Weights")
+Wide_ResNet101_2_Weights = weights_enum("Wide_ResNet101_2_Weights")
 
 
 def _resnet(block, layers, enum, weights, progress, kwargs) -> ResNet:
@@ -207,24 +215,24 @@ def resnet152(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> R
 
 
 def resnext50_32x4d(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNeXt-50 32x4d (25,028,904 parameters); no weights registered yet."""
+    """ResNeXt-50 32x4d (25,028,904 parameters)."""
     kwargs.update(groups=32, width_per_group=4)
-    return _resnet(Bottleneck, [3, 4, 6, 3], None, weights, progress, kwargs)
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNeXt50_32X4D_Weights, weights, progress, kwargs)
 
 
 def resnext101_32x8d(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """ResNeXt-101 32x8d (88,791,336 parameters); no weights registered yet."""
+    """ResNeXt-101 32x8d (88,791,336 parameters)."""
     kwargs.update(groups=32, width_per_group=8)
-    return _resnet(Bottleneck, [3, 4, 23, 3], None, weights, progress, kwargs)
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_32X8D_Weights, weights, progress, kwargs)
 
 
 def wide_resnet50_2(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """Wide ResNet-50-2 (68,883,240 parameters); no weights registered yet."""
+    """Wide ResNet-50-2 (68,883,240 parameters)."""
     kwargs.update(width_per_group=128)
-    return _resnet(Bottleneck, [3, 4, 6, 3], None, weights, progress, kwargs)
+    return _resnet(Bottleneck, [3, 4, 6, 3], Wide_ResNet50_2_Weights, weights, progress, kwargs)
 
 
 def wide_resnet101_2(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> ResNet:
-    """Wide ResNet-101-2 (126,886,696 parameters); no weights registered yet."""
+    """Wide ResNet-101-2 (126,886,696 parameters)."""
     kwargs.update(width_per_group=128)
-    return _resnet(Bottleneck, [3, 4, 23, 3], None, weights, progress, kwargs)
+    return _resnet(Bottleneck, [3, 4, 23, 3], Wide_ResNet101_2_Weights, weights, progress, kwargs)
