@@ -237,3 +237,15 @@ def test_small_chunks_give_the_same_result(monkeypatch):
     np.testing.assert_allclose(gx_part.numpy(), gx.numpy(), rtol=1e-13, atol=1e-15)
     ref, _ = _reference(x.detach().numpy(), rois, (3, 3), 1.0, -1, False)
     np.testing.assert_allclose(part.detach().numpy(), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_non_contiguous_and_half_inputs():
+    rng = np.random.default_rng(7)
+    base = ember.from_numpy(rng.standard_normal((2, 3, 9, 8)))
+    x = base.permute(0, 1, 3, 2)  # (2, 3, 8, 9), a non-contiguous view
+    boxes = ember.tensor([[0, 1.0, 1.0, 6.0, 5.0], [1, 0.0, 2.0, 8.0, 7.5]], dtype=ember.float64)
+    ref, _ = _reference(np.ascontiguousarray(x.numpy()), boxes.numpy(), (2, 2), 1.0, 2, True)
+    np.testing.assert_allclose(ops.roi_align(x, boxes, 2, 1.0, 2, True).numpy(), ref, rtol=1e-12)
+    half = ops.roi_align(x.to(ember.float16), boxes, 2, 1.0, 2, True)
+    assert half.dtype == ember.float16
+    np.testing.assert_allclose(half.numpy().astype(np.float64), ref, atol=2e-2)

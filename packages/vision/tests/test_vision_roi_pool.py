@@ -132,3 +132,11 @@ def test_small_chunks_give_the_same_result(monkeypatch):
     monkeypatch.setattr(_roi_align, "_CHUNK", 50)
     y = ops.roi_pool(ember.from_numpy(x), ember.from_numpy(rois), (2, 3))
     np.testing.assert_array_equal(y.numpy(), _reference(x, rois, (2, 3), 1.0)[0])
+
+
+def test_non_contiguous_input():
+    rng = np.random.default_rng(8)
+    x = ember.from_numpy(rng.standard_normal((2, 3, 9, 8))).permute(0, 1, 3, 2)
+    rois = np.array([[0, 1.0, 1.0, 6.0, 5.0], [1, 0.0, 2.0, 8.0, 7.5]])
+    ref, _ = _reference(np.ascontiguousarray(x.numpy()), rois, (2, 3), 1.0)
+    np.testing.assert_array_equal(ops.roi_pool(x, ember.from_numpy(rois), (2, 3)).numpy(), ref)
