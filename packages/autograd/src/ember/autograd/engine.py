@@ -9,9 +9,12 @@ import heapq
 import numpy as np
 
 from ember._tensor import Tensor, _wrap
-from ember.autograd import formulas
+from ember.autograd import _array_formulas, formulas
 from ember.autograd.grad_mode import state
 from ember.autograd.graph import Node, _anomaly
+
+_ndarray = np.ndarray
+_generic = np.generic
 
 
 def _ones_like(t: Tensor) -> Tensor:
@@ -53,28 +56,26 @@ def _make_root_grads(outputs, grad_outputs):
 
 
 def _collect(root_nodes):
-    """Dependency counts of every node reachable from ``root_nodes``."""
-    deps: dict[Node, int] = {}
-    seen = set()
-    stack = list(root_nodes)
-    for n in root_nodes:
-        seen.add(n)
+    """Dependency counts of every node reachable from ``root_nodes`` (roots count the
+    edges from other roots only), and whether any reached node has hooks, a retained
+    gradient or an anomaly trace (those need the Tensor-level loop)."""
+    deps: dict[Node, int] = dict.fromkeys(root_nodes, 0)
+    stack = list(deps)
+    plain = True
     while stack:
         node = stack.pop()
+        if node.extra is not None:
+            plain = False
         for e in node.edges:
-            if e is None or isinstance(e, Tensor):
-                continue
-            child = e[0]
-            deps[child] = deps.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return deps
-
-
-def _accumulate(buf, key, g):
-    prev = buf.get(key)
-    buf[key] = g if prev is None else prev + g
+            if type(e) is tuple:
+                child = e[0]
+                d = deps.get(child)
+                if d is None:
+                    deps[child] = 1
+                    stack.append(child)
+                else:
+                    deps[child] = d + 1
+    return deps, plain
 
 
 def run_backward(
@@ -89,10 +90,6 @@ def run_backward(
     """The engine. With ``accumulate`` the leaves' ``.grad`` grow; otherwise the
     gradients of ``inputs`` are returned (``ember.autograd.grad``)."""
     roots = _make_root_grads(outputs, grad_outputs)
-    # Gradient buffers: node -> {output_nr: grad}; leaves: id(tensor) -> grad
-    node_grads: dict[Node, list] = {}
-    leaf_grads: dict[int, list] = {}
-    leaf_objs: dict[int, Tensor] = {}
     wanted_nodes: dict[tuple, int] = {}
     wanted_leaves: dict[int, int] = {}
     results = None
@@ -109,101 +106,22 @@ def run_backward(
             else:
                 wanted_nodes[(fn, x._ag.output_nr)] = i
 
-    root_nodes = []
-    for out, g in roots:
-        fn = out._ag.grad_fn
-        if fn is None:  # a leaf output: its gradient is the given one
-            leaf_objs[id(out)] = out
-            leaf_grads.setdefault(id(out), []).append(g)
-        else:
-            node_grads.setdefault(fn, [None] * fn.n_outputs)
-            slot = node_grads[fn]
-            nr = out._ag.output_nr
-            slot[nr] = g if slot[nr] is None else slot[nr] + g
-            root_nodes.append(fn)
-
-    deps = _collect(root_nodes)
-    heap = [(-n.seq, n) for n in set(root_nodes) if deps.get(n, 0) == 0]
-    heapq.heapify(heap)
+    root_nodes = [out._ag.grad_fn for out, _ in roots if out._ag.grad_fn is not None]
+    deps, plain = _collect(root_nodes)
     prev_mode = state.enabled
     state.enabled = create_graph
     try:
-        heappop, heappush = heapq.heappop, heapq.heappush
-        Ctx = formulas.Ctx
-        while heap:
-            node = heappop(heap)[1]
-            gys = node_grads.pop(node, None)
-            if gys is None:
-                gys = [None] * node.n_outputs
-            extra = node.extra
-            if extra is not None and extra.get("pre_hooks"):
-                gys = _run_pre_hooks(node, gys)
-            if results is not None:
-                for nr, g in enumerate(gys):
-                    idx = wanted_nodes.get((node, nr))
-                    if idx is not None:
-                        results[idx] = g
-            if extra is not None and extra.get("retained"):
-                _deliver_retained(node, gys, create_graph)
-            if node.freed:
-                _raise_freed()
-            edges = node.edges
-            n_edges = len(edges)
-            if node.n_outputs == 1:
-                gy = gys[0]
-                gxs = None if gy is None else node.formula(Ctx(node, create_graph), gy)
-            elif any(g is not None for g in gys):
-                gxs = node.formula(Ctx(node, create_graph), tuple(gys))
-            else:
-                gxs = None
-            if gxs is None:
-                gxs = (None,) * n_edges
-            else:
-                if type(gxs) is not tuple:
-                    gxs = (gxs,)
-                if len(gxs) < n_edges:
-                    gxs = gxs + (None,) * (n_edges - len(gxs))
-                if _anomaly.enabled:
-                    _check_nan(node, gxs)
-            if not retain_graph:
-                node.saved_inputs = node.saved_output = None
-                node.freed = True
-            if extra is not None and extra.get("post_hooks"):
-                for h in extra["post_hooks"]:
-                    r = h(gxs, tuple(gys))
-                    if r is not None:
-                        gxs = tuple(r)
-            i = 0
-            for e in edges:
-                gx = gxs[i]
-                i += 1
-                if e is None:
-                    continue
-                if type(e) is not tuple:
-                    if gx is not None:
-                        leaf_objs[id(e)] = e
-                        leaf_grads.setdefault(id(e), []).append(gx)
-                    continue
-                child, nr = e
-                slot = node_grads.get(child)
-                if slot is None:
-                    slot = node_grads[child] = [None] * child.n_outputs
-                if gx is not None:
-                    prev = slot[nr]
-                    slot[nr] = gx if prev is None else prev + gx
-                d = deps[child] - 1
-                deps[child] = d
-                if d == 0:
-                    heappush(heap, (-child.seq, child))
-        given = {id(g._a) for _, g in roots}
+        if plain and not create_graph and not _anomaly.enabled:
+            walk = _walk_arrays(roots, deps, retain_graph, wanted_nodes, results)
+        else:
+            walk = _walk(roots, deps, retain_graph, create_graph, wanted_nodes, results)
         _deliver_leaves(
-            leaf_objs,
-            leaf_grads,
+            *walk,
             wanted_leaves,
             results,
             accumulate and results is None,
             create_graph,
-            given,
+            {id(g._a) for _, g in roots},
         )
         if results is not None and accumulate:
             _deliver_selected(inputs, results, create_graph)
@@ -217,6 +135,229 @@ def run_backward(
                     "used in the graph. Set allow_unused=True if this is the desired behavior."
                 )
     return results
+
+
+def _walk(roots, deps, retain_graph, create_graph, wanted_nodes, results):
+    """The Tensor-level walk: hooks, retained gradients, anomaly checks and recorded
+    (``create_graph``) backward passes. Returns the leaves and their gradients."""
+    node_grads: dict[Node, list] = {}  # node -> one gradient per output slot
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> its gradients, summed on delivery
+    leaf_objs: dict[int, Tensor] = {}
+    for out, g in roots:
+        fn = out._ag.grad_fn
+        if fn is None:  # a leaf output: its gradient is the given one
+            leaf_objs[id(out)] = out
+            leaf_grads.setdefault(id(out), []).append(g)
+        else:
+            slot = node_grads.setdefault(fn, [None] * fn.n_outputs)
+            nr = out._ag.output_nr
+            slot[nr] = g if slot[nr] is None else slot[nr] + g
+    heap = [(-n.seq, n) for n in node_grads if deps[n] == 0]
+    heapq.heapify(heap)
+    heappop, heappush = heapq.heappop, heapq.heappush
+    Ctx = formulas.Ctx
+    while heap:
+        node = heappop(heap)[1]
+        gys = node_grads.pop(node, None)
+        if gys is None:
+            gys = [None] * node.n_outputs
+        extra = node.extra
+        if extra is not None and extra.get("pre_hooks"):
+            gys = _run_pre_hooks(node, gys)
+        if results is not None:
+            for nr, g in enumerate(gys):
+                idx = wanted_nodes.get((node, nr))
+                if idx is not None:
+                    results[idx] = g
+        if extra is not None and extra.get("retained"):
+            _deliver_retained(node, gys, create_graph)
+        if node.freed:
+            _raise_freed()
+        edges = node.edges
+        n_edges = len(edges)
+        if node.n_outputs == 1:
+            gy = gys[0]
+            gxs = None if gy is None else node.formula(Ctx(node, create_graph), gy)
+        elif any(g is not None for g in gys):
+            gxs = node.formula(Ctx(node, create_graph), tuple(gys))
+        else:
+            gxs = None
+        if gxs is None:
+            gxs = (None,) * n_edges
+        else:
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            if len(gxs) < n_edges:
+                gxs = gxs + (None,) * (n_edges - len(gxs))
+            if _anomaly.enabled:
+                _check_nan(node, gxs)
+        if not retain_graph:
+            node.saved_inputs = node.saved_output = None
+            node.freed = True
+        if extra is not None and extra.get("post_hooks"):
+            for h in extra["post_hooks"]:
+                r = h(gxs, tuple(gys))
+                if r is not None:
+                    gxs = tuple(r)
+        i = 0
+        for e in edges:
+            gx = gxs[i]
+            i += 1
+            if e is None:
+                continue
+            if type(e) is not tuple:
+                if gx is not None:
+                    leaf_objs[id(e)] = e
+                    leaf_grads.setdefault(id(e), []).append(gx)
+                continue
+            child, nr = e
+            slot = node_grads.get(child)
+            if slot is None:
+                slot = node_grads[child] = [None] * child.n_outputs
+            if gx is not None:
+                prev = slot[nr]
+                slot[nr] = gx if prev is None else prev + gx
+            d = deps[child] - 1
+            deps[child] = d
+            if d == 0:
+                heappush(heap, (-child.seq, child))
+    return leaf_objs, leaf_grads
+
+
+def _walk_arrays(roots, deps, retain_graph, wanted_nodes, results):
+    """The walk for a backward that records nothing and meets no hook: gradients travel
+    as backend arrays, the commonest ops take their derivative on arrays directly
+    (``_array_formulas``), the rest run their formula on Tensors wrapped around the
+    arrays. Nodes run in the same order as :func:`_walk`'s (largest sequence number
+    first); when a node readies exactly one successor that comes next anyway, the heap is
+    skipped (the common case: a chain)."""
+    fast = _array_fns()
+    grads = {}  # node -> gradient array (one output) or list of them (several)
+    leaf_grads: dict[int, list] = {}
+    leaf_objs: dict[int, Tensor] = {}
+    for out, g in roots:
+        ag = out._ag
+        fn = ag.grad_fn
+        if fn is None:
+            leaf_objs[id(out)] = out
+            leaf_grads.setdefault(id(out), []).append(g._a)
+        else:
+            _add_slot(grads, fn, ag.output_nr, g._a)
+    heap = [(-n.seq, n) for n in grads if deps[n] == 0]
+    heapq.heapify(heap)
+    heappop, heappushpop = heapq.heappop, heapq.heappushpop
+    node = heappop(heap)[1] if heap else None
+    while node is not None:
+        if node.freed:
+            _raise_freed()
+        if node.n_outputs == 1:
+            gy = grads.pop(node, None)
+            if results is not None and gy is not None:
+                idx = wanted_nodes.get((node, 0))
+                if idx is not None:
+                    results[idx] = _tensor(gy)
+            if gy is None:
+                gxs = None
+            else:
+                f = fast.get(node.formula)
+                gxs = None if f is None else f(node, gy)
+                if gxs is None:
+                    gxs = _unwrap(node.formula(formulas.Ctx(node, False), _tensor(gy)), node)
+        else:
+            gys = grads.pop(node, None)
+            gxs = None if gys is None else _multi_output(node, gys, wanted_nodes, results)
+        if not retain_graph:
+            node.saved_inputs = node.saved_output = None
+            node.freed = True
+        ready = None
+        i = -1
+        for e in node.edges:
+            i += 1
+            if e is None:
+                continue
+            gx = None if gxs is None else gxs[i]
+            if type(e) is not tuple:
+                if gx is not None:
+                    leaf_objs[id(e)] = e
+                    leaf_grads.setdefault(id(e), []).append(gx)
+                continue
+            child = e[0]
+            if gx is not None:
+                if child.n_outputs == 1:
+                    prev = grads.get(child)
+                    grads[child] = gx if prev is None else prev + gx
+                else:
+                    _add_slot(grads, child, e[1], gx)
+            d = deps[child] - 1
+            deps[child] = d
+            if d == 0:
+                if ready is None:
+                    ready = child
+                else:
+                    heapq.heappush(heap, (-child.seq, child))
+        if ready is not None:
+            node = heappushpop(heap, (-ready.seq, ready))[1] if heap else ready
+        else:
+            node = heappop(heap)[1] if heap else None
+    for key, gs in leaf_grads.items():
+        g = gs[0]
+        for extra in gs[1:]:
+            g = g + extra
+        leaf_grads[key] = [_tensor(g)]
+    return leaf_objs, leaf_grads
+
+
+def _add_slot(grads, node, nr, g):
+    if node.n_outputs == 1:
+        prev = grads.get(node)
+        grads[node] = g if prev is None else prev + g
+        return
+    slot = grads.get(node)
+    if slot is None:
+        slot = grads[node] = [None] * node.n_outputs
+    prev = slot[nr]
+    slot[nr] = g if prev is None else prev + g
+
+
+def _multi_output(node, gys, wanted_nodes, results):
+    if results is not None:
+        for nr, g in enumerate(gys):
+            idx = wanted_nodes.get((node, nr))
+            if idx is not None and g is not None:
+                results[idx] = _tensor(g)
+    ts = tuple([None if g is None else _tensor(g) for g in gys])
+    return _unwrap(node.formula(formulas.Ctx(node, False), ts), node)
+
+
+def _tensor(a) -> Tensor:
+    """A Tensor over gradient array ``a`` (numpy gives 0-d results as scalars)."""
+    if type(a) is not _ndarray and isinstance(a, _generic):
+        a = np.asarray(a)
+    return _wrap(a)
+
+
+def _unwrap(gxs, node):
+    """A formula's Tensor gradients as arrays, one per edge of ``node``."""
+    n = len(node.edges)
+    if gxs is None:
+        return None
+    if type(gxs) is not tuple:
+        gxs = (gxs,)
+    out = [g._a if isinstance(g, Tensor) else g for g in gxs]
+    if len(out) < n:
+        out += [None] * (n - len(out))
+    return out
+
+
+_ARRAY_FNS = None
+
+
+def _array_fns() -> dict:
+    # Built at the first backward, once every formula module has registered.
+    global _ARRAY_FNS
+    if _ARRAY_FNS is None:
+        _ARRAY_FNS = _array_formulas.by_formula()
+    return _ARRAY_FNS
 
 
 def _run_pre_hooks(node: Node, gys):
