@@ -48,17 +48,45 @@ def _compare(fn, arrays, rtol):
 
 
 OPS = {
-    "unary": lambda x, y: (x.exp() + x.tanh() + x.sigmoid() + x.sin() * x.cos() + x.abs()
-                           + (x * x + 1).sqrt() + (x * x + 1).log() + x.relu() + x.silu()
-                           + x.neg() + x.square() + x.erf() + (x * x + 2).rsqrt()).sum(),
-    "binary": lambda x, y: ((x + y) * (x - y) / (y * y + 1) + ember.maximum(x, y)
-                            + ember.minimum(x, 2 * y) + (x * x + 1) ** y + ember.atan2(x, y)
-                            + 2 ** x + 1 / (y * y + 2) - 3 * x).sum(),
+    "unary": lambda x, y: (
+        x.exp()
+        + x.tanh()
+        + x.sigmoid()
+        + x.sin() * x.cos()
+        + x.abs()
+        + (x * x + 1).sqrt()
+        + (x * x + 1).log()
+        + x.relu()
+        + x.silu()
+        + x.neg()
+        + x.square()
+        + x.erf()
+        + (x * x + 2).rsqrt()
+    ).sum(),
+    "binary": lambda x, y: (
+        (x + y) * (x - y) / (y * y + 1)
+        + ember.maximum(x, y)
+        + ember.minimum(x, 2 * y)
+        + (x * x + 1) ** y
+        + ember.atan2(x, y)
+        + 2**x
+        + 1 / (y * y + 2)
+        - 3 * x
+    ).sum(),
     "broadcast": lambda x, y: (x[None, :, :] * y[:, None, :]).tanh().mean(),
-    "where_clamp_cast": lambda x, y: (ember.where(x > y, x * 2, y) + x.clamp(-0.5, 0.5)
-                                      + ember.clamp(y, min=x) + x.to(ember.float32).double()).sum(),
-    "reductions": lambda x, y: (x.sum(1) * y.mean(0) + x.amax(0) + y.amin(1, keepdim=True).sum()
-                                + (x * y).sum((0, 1)) + x.mean()).sum(),
+    "where_clamp_cast": lambda x, y: (
+        ember.where(x > y, x * 2, y)
+        + x.clamp(-0.5, 0.5)
+        + ember.clamp(y, min=x)
+        + x.to(ember.float32).double()
+    ).sum(),
+    "reductions": lambda x, y: (
+        x.sum(1) * y.mean(0)
+        + x.amax(0)
+        + y.amin(1, keepdim=True).sum()
+        + (x * y).sum((0, 1))
+        + x.mean()
+    ).sum(),
 }
 
 

@@ -122,7 +122,7 @@ def test_reduction_dim_error_raised_at_the_op():
 def test_unsupported_cases_fall_back_to_eager_with_its_errors():
     b = ember.tensor([True, False])
     with pytest.raises(RuntimeError, match="Negation"), ember.jit.lazy():
-        -b
+        _ = -b
     with pytest.raises(RuntimeError, match="could not infer output dtype"), ember.jit.lazy():
         ember.tensor([1, 2]).mean()
     h = _x(4).half()
@@ -204,8 +204,13 @@ def test_concurrent_processes_compile_the_same_signature_safely(tmp_path):
     env = {**os.environ, "EMBER_JIT_CACHE": str(cache)}
     start = str(time.time() + 2.0)
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, start], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, start],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     outs = [p.communicate(timeout=120) for p in procs]
@@ -239,8 +244,9 @@ def test_compile_replays_on_same_signature_and_retraces_on_new_shape():
     f(_x(6, 5), y, 2.0)  # new shape: traced again
     f(x, y, 3.0)  # new Python value: traced again
     assert len(calls) == 3 and ember.jit.stats()["compiles"] == 3
-    np.testing.assert_allclose(f(x, y, 3.0)[0].numpy(), np.tanh(x.numpy() * 3 + y.numpy()),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        f(x, y, 3.0)[0].numpy(), np.tanh(x.numpy() * 3 + y.numpy()), rtol=1e-6, atol=1e-6
+    )
     assert len(calls) == 3
 
 

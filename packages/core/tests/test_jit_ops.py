@@ -147,8 +147,15 @@ def _int_vs_float_scalar(a, b):
 
 
 def _reflected(name):
-    ops = {"add": "__radd__", "sub": "__rsub__", "mul": "__rmul__", "div": "__rtruediv__",
-           "pow": "__rpow__", "remainder": "__rmod__", "floor_divide": "__rfloordiv__"}
+    ops = {
+        "add": "__radd__",
+        "sub": "__rsub__",
+        "mul": "__rmul__",
+        "div": "__rtruediv__",
+        "pow": "__rpow__",
+        "remainder": "__rmod__",
+        "floor_divide": "__rfloordiv__",
+    }
     if name in ops:
         return lambda t, s: getattr(ember.Tensor, ops[name])(t, s)
     return lambda t, s: getattr(ember, name)(ember.tensor(s, dtype=t.dtype), t)
@@ -157,11 +164,41 @@ def _reflected(name):
 def test_python_operators_build_lazy_nodes():
     x = ember.from_numpy(_rand((4, 5), np.float32))
     y = ember.from_numpy(_rand((5,), np.float32))
-    eager = [x + y, x - 1, 2 - x, x * y, 3 / (x.abs() + 1), x ** 2, 2 ** y, -x, abs(x),
-             x > y, x <= 0.5, x == x, (x > 0) & (y > 0), (x > 0) | (y < 0), (x > 0) ^ (y < 0)]
+    eager = [
+        x + y,
+        x - 1,
+        2 - x,
+        x * y,
+        3 / (x.abs() + 1),
+        x**2,
+        2**y,
+        -x,
+        abs(x),
+        x > y,
+        x <= 0.5,
+        x == x,
+        (x > 0) & (y > 0),
+        (x > 0) | (y < 0),
+        (x > 0) ^ (y < 0),
+    ]
     with ember.jit.lazy():
-        lazy = [x + y, x - 1, 2 - x, x * y, 3 / (x.abs() + 1), x ** 2, 2 ** y, -x, abs(x),
-                x > y, x <= 0.5, x == x, (x > 0) & (y > 0), (x > 0) | (y < 0), (x > 0) ^ (y < 0)]
+        lazy = [
+            x + y,
+            x - 1,
+            2 - x,
+            x * y,
+            3 / (x.abs() + 1),
+            x**2,
+            2**y,
+            -x,
+            abs(x),
+            x > y,
+            x <= 0.5,
+            x == x,
+            (x > 0) & (y > 0),
+            (x > 0) | (y < 0),
+            (x > 0) ^ (y < 0),
+        ]
         assert all(type(t) is LazyTensor and t._node is not None for t in lazy)
     for i, (a, b) in enumerate(zip(lazy, eager, strict=True)):
         _same(a, b, f"expression {i}")
@@ -192,8 +229,15 @@ def test_where_clamp_and_casts_match_eager(dt):
         "clamp_tensors": lambda: ember.clamp(x, lo, hi),
         "clip_t": lambda: x.t().clip(-3, 3),
     }
-    for target in (ember.float32, ember.float64, ember.int32, ember.int64, ember.int8,
-                   ember.uint8, ember.bool):
+    for target in (
+        ember.float32,
+        ember.float64,
+        ember.int32,
+        ember.int64,
+        ember.int8,
+        ember.uint8,
+        ember.bool,
+    ):
         fns[f"to_{target}"] = lambda target=target: x.clamp(-100, 100).to(target)
     fns["float"] = lambda: x.float()
     fns["double"] = lambda: x.double()
@@ -219,13 +263,13 @@ def test_reductions_match_eager(dt):
             for keep in (False, True):
                 for src_name, src in (("x", x), ("xt", xt)):
                     if d is None and name in ("amax", "amin"):
-                        fns[(name, d, keep, src_name)] = (
-                            lambda n=name, s=src, k=keep: getattr(ember, n)(s, (), k)
-                        )
+                        fns[(name, d, keep, src_name)] = lambda n=name, s=src, k=keep: getattr(
+                            ember, n
+                        )(s, (), k)
                     else:
-                        fns[(name, d, keep, src_name)] = (
-                            lambda n=name, s=src, d=d, k=keep: getattr(ember, n)(s, d, k)
-                        )
+                        fns[(name, d, keep, src_name)] = lambda n=name, s=src, d=d, k=keep: getattr(
+                            ember, n
+                        )(s, d, k)
     z0, em = ember.from_numpy(np.asarray(_rand((), dt))), ember.from_numpy(_rand((0, 3), dt))
     fns["sum_0d"] = lambda: z0.sum()
     fns["sum_empty"] = lambda: em.sum(0)
@@ -270,3 +314,35 @@ def test_large_parallel_kernels_match_numpy():
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(s.item(), ref.astype(np.float64).sum(), rtol=1e-5)
     assert mx.item() == (a * 3).max()
+
+
+def test_float32_transcendentals_are_within_a_few_ulp_over_their_range():
+    # The float32 exp/tanh/sigmoid run in float arithmetic (16 SIMD lanes): check them
+    # against float64 numpy, rounded to float32, on a dense sweep incl. overflow, underflow,
+    # the series/exp switch of tanh, signed zeros, inf and NaN.
+    xd = np.concatenate(
+        [
+            np.linspace(-110, 95, 400_001),
+            np.linspace(-1, 1, 200_001),
+            [0.0, -0.0, 1e-30, -1e-30, np.inf, -np.inf, np.nan],
+        ]
+    )
+    x = ember.from_numpy(xd.astype(np.float32))
+    xd = x.numpy().astype(np.float64)
+    with np.errstate(all="ignore"):
+        refs = {"exp": np.exp(xd), "tanh": np.tanh(xd), "sigmoid": 1 / (1 + np.exp(-xd))}
+        with ember.jit.lazy():
+            got = {"exp": x.exp(), "tanh": x.tanh(), "sigmoid": x.sigmoid()}
+    for name, ulps in (("exp", 1), ("tanh", 2), ("sigmoid", 2)):
+        with np.errstate(over="ignore"):
+            ref = refs[name].astype(np.float32)
+        a = got[name].numpy()
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(ref), err_msg=name)
+        ok = np.isfinite(ref)
+        np.testing.assert_array_equal(a[~ok & ~np.isnan(ref)], ref[~ok & ~np.isnan(ref)])
+        tiny = np.abs(ref) < np.finfo(np.float32).tiny  # subnormal results: absolute error
+        err = np.abs(a[ok].astype(np.float64) - ref[ok])
+        scale = np.where(
+            tiny[ok], np.finfo(np.float32).smallest_subnormal, np.spacing(np.abs(ref[ok]))
+        )
+        assert (err <= ulps * scale).all(), (name, float((err / scale).max()))

@@ -185,7 +185,7 @@ class _Kernel:
         return name
 
 
-def _decls(k: _Kernel, stores, vec_of, red_vec=None) -> list[str]:
+def _decls(k: _Kernel, stores) -> list[str]:
     out = []
     for i, (slot, _, dt) in enumerate(k.loads):
         out.append(f"const {CTYPE[dt]} *restrict L{i} = (const {CTYPE[dt]} *)P[{slot}];")
@@ -225,10 +225,11 @@ def _elementwise(prog: Program, canon: dict, space: tuple, outs: list[Node], kid
     names = [f"a{i}" for i in range(len(vectors))]
     L = len(k.loads)
     src = [f"static void kern{kid}(char **P) {{"]
-    src += ["  " + s for s in _decls(k, [(s, dt) for s, dt, _ in stores], None)]
+    src += ["  " + s for s in _decls(k, [(s, dt) for s, dt, _ in stores])]
     src.append(f"  const int64_t NB = ({inner} + {BLOCK} - 1) / {BLOCK}, T = {rows} * NB;")
     cost = max(1, k.n_ops)
-    src.append(f"  int nt = ({numel}LL * {cost} >= {PAR_MIN} && !jit_forked) ? omp_get_max_threads() : 1;")
+    par = f"{numel}LL * {cost} >= {PAR_MIN} && !jit_forked"
+    src.append(f"  int nt = ({par}) ? omp_get_max_threads() : 1;")
     src.append("  #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)")
     src.append("  for (int64_t tk = 0; tk < T; tk++) {")
     src.append(f"    int64_t row = tk / NB, j0 = (tk % NB) * {BLOCK};")
@@ -298,12 +299,12 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
     elif is_f and red.op in ("amax", "amin"):
         fin = f"(nan ? ({act})NAN : acc)"
     src = [f"static void kern{kid}(char **P) {{"]
-    src += ["  " + s for s in _decls(k, [], None)]
+    src += ["  " + s for s in _decls(k, [])]
     src.append(f"  {CTYPE[red.dtype]} *restrict O = ({CTYPE[red.dtype]} *)P[{out_slot}];")
     src.append(f"  const int64_t NB = ({inner} + {BLOCK} - 1) / {BLOCK}, T = {rrows} * NB;")
     src.append(f"  int nt = ({on * rn}LL >= {PAR_MIN} && !jit_forked) ? omp_get_max_threads() : 1;")
     src.append("  if (nt > 64) nt = 64;")
-    task = [f"for (int64_t tk = ta; tk < tb; tk++) {{"]
+    task = ["for (int64_t tk = ta; tk < tb; tk++) {"]
     task.append(f"  int64_t rr = tk / NB, j0 = (tk % NB) * {BLOCK};")
     task.append(f"  int64_t j1 = j0 + {BLOCK} < {inner} ? j0 + {BLOCK} : {inner};")
     task += ["  " + s for s in _offsets("r", "rr", outer[:-1], [q[:-1] for q in rvecs], names)]

@@ -29,18 +29,25 @@ from ember.jit._lazy import LazyTensor, force
 from ember.jit._mode import lazy
 
 
-def _sig(v):
-    if isinstance(v, Tensor):
-        a = v._a
-        if type(v) is LazyTensor or type(a) is not np.ndarray:
+def _sig(args):
+    """The replay key of an argument tuple, or None when an argument cannot be keyed."""
+    key = []
+    for v in args:
+        if isinstance(v, Tensor):
+            a = v._a
+            if type(v) is LazyTensor or type(a) is not np.ndarray:
+                return None
+            key.append((a.shape, a.strides, a.dtype, v._ag is not None))
+        elif isinstance(v, bool | int | float | str | type(None)):
+            key.append((type(v), v))
+        elif isinstance(v, tuple | list):
+            k = _sig(v)
+            if k is None:
+                return None
+            key.append((type(v), k))
+        else:
             return None
-        return ("T", a.shape, a.strides, a.dtype.str, v.requires_grad)
-    if isinstance(v, bool | int | float | str | type(None)):
-        return ("S", type(v).__name__, v)
-    if isinstance(v, tuple | list):
-        parts = tuple(_sig(x) for x in v)
-        return None if None in parts else (type(v).__name__, parts)
-    return None
+    return tuple(key)
 
 
 def _flatten(out, acc):
@@ -166,7 +173,7 @@ def compile(fn):  # noqa: A001 - the name the issue asks for (torch.compile's)
                 tensors = []
             roots = [t._node for t in tensors if type(t) is LazyTensor and t._node is not None]
             forced = force(roots) if roots else None
-        grad = any(isinstance(a, Tensor) and a.requires_grad for a in args)
+        grad = any(isinstance(a, Tensor) and a._ag is not None for a in args)
         if key is not None and not grad:
             rp = _make_replay(result, args, forced, before)
             if rp is not None:

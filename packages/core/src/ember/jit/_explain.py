@@ -69,4 +69,3 @@ def explain(fn, *args, **kwargs) -> Explanation:
         _State.trace = None
     del result, outs
     return Explanation(trace["nodes"], trace["forces"])
-

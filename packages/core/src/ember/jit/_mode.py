@@ -103,8 +103,9 @@ def _clamp(eager):
 def _to(eager):
     from ember import _dtype
 
-    def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False,
-           memory_format=None):
+    def to(
+        input, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None
+    ):
         target = None
         if device is None and not copy and memory_format is None:
             if len(args) == 1 and dtype is None and isinstance(args[0], _dtype.dtype):
@@ -115,8 +116,15 @@ def _to(eager):
             r = _ops.cast(input, target)
             if r is not None:
                 return r
-        return eager(input, *args, dtype=dtype, device=device, non_blocking=non_blocking,
-                     copy=copy, memory_format=memory_format)
+        return eager(
+            input,
+            *args,
+            dtype=dtype,
+            device=device,
+            non_blocking=non_blocking,
+            copy=copy,
+            memory_format=memory_format,
+        )
 
     return _named(to, eager)
 
@@ -208,32 +216,55 @@ def _autograd_namespaces():
     return out
 
 
-def _patch() -> None:
-    for ns, helper, eager, lazy_fn in _autograd_namespaces():
-        _saved.append((ns, helper, eager))
-        ns[helper] = lazy_fn
+_PLAN: list | None = None  # (namespace, name, eager, lazy), computed on first use
+_PLAN_AUTOGRAD: object = None  # the formulas module the plan's autograd part was built for
+
+
+def _plan() -> list:
+    """Every swap to make, found once by scanning the namespaces (then each entry is
+    re-checked by identity when applied, so a rebinding in between is respected)."""
+    global _PLAN, _PLAN_AUTOGRAD
+    fm = sys.modules.get("ember.autograd.formulas")
+    if _PLAN is not None and _PLAN_AUTOGRAD is fm:
+        return _PLAN
+    plan = [(ns, helper, eager, lazy_fn) for ns, helper, eager, lazy_fn in _autograd_namespaces()]
     t = table()
     for ns in _namespaces():
         for name, obj in list(ns.items()):
             hit = t.get(id(obj))
             if hit is not None and hit[0] is obj:
-                _saved.append((ns, name, obj))
-                ns[name] = hit[1]
+                plan.append((ns, name, obj, hit[1]))
     for name, obj in list(vars(Tensor).items()):
         hit = t.get(id(obj))
         if hit is not None and hit[0] is obj:
-            lazy = hit[1]
+            lazy_fn = hit[1]
         elif callable(obj) and (
             (name.endswith("_") and not name.startswith("_"))
             or name == "__setitem__"
-            or (name.startswith("__i") and name.endswith("__") and name != "__index__"
-                and name != "__init__" and name != "__iter__" and name != "__init_subclass__")
+            or (
+                name.startswith("__i")
+                and name.endswith("__")
+                and name not in ("__index__", "__init__", "__iter__", "__init_subclass__")
+            )
         ):
-            lazy = _inplace(obj)
+            lazy_fn = _inplace(obj)
         else:
             continue
-        _saved.append((Tensor, name, obj))
-        setattr(Tensor, name, lazy)
+        plan.append((Tensor, name, obj, lazy_fn))
+    _PLAN, _PLAN_AUTOGRAD = plan, fm
+    return plan
+
+
+def _patch() -> None:
+    tensor_dict = Tensor.__dict__
+    for ns, name, eager, lazy_fn in _plan():
+        if ns is Tensor:
+            if tensor_dict.get(name) is eager:
+                _saved.append((ns, name, eager))
+                setattr(Tensor, name, lazy_fn)
+        elif ns.get(name) is eager:
+            _saved.append((ns, name, eager))
+            ns[name] = lazy_fn
 
 
 def _unpatch() -> None:

@@ -21,7 +21,6 @@ from ember.jit._ir import (
     BOOL,
     SUPPORTED,
     UNARY_FLOAT,
-    UNARY_PRED,
     UNARY_SAME,
     Node,
     const_node,
