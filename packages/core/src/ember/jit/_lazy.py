@@ -63,6 +63,7 @@ class LazyTensor(Tensor):
     # metadata without forcing
     @property
     def shape(self) -> Size:
+        """The shape, known without computing the tensor."""
         n = self._node
         return Size(n.shape if n is not None else self._a.shape)
 
@@ -79,6 +80,7 @@ class LazyTensor(Tensor):
 
     @property
     def dtype(self):
+        """The dtype, known without computing the tensor."""
         from ember._dtype import _FROM_NP
 
         n = self._node
@@ -86,6 +88,7 @@ class LazyTensor(Tensor):
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions, known without computing the tensor."""
         n = self._node
         return len(n.shape) if n is not None else self._a.ndim
 
@@ -100,16 +103,19 @@ class LazyTensor(Tensor):
 
     @property
     def device(self):
+        """The device (lazy tensors are CPU tensors)."""
         from ember._device import CPU
 
         return CPU if self._node is not None else Tensor.device.fget(self)
 
     @property
     def is_cuda(self) -> bool:
+        """False while pending (lazy tensors are CPU tensors)."""
         return False if self._node is not None else Tensor.is_cuda.fget(self)
 
     @property
     def is_cpu(self) -> bool:
+        """True while pending (lazy tensors are CPU tensors)."""
         return True if self._node is not None else Tensor.is_cpu.fget(self)
 
     def is_floating_point(self) -> bool:
