@@ -351,20 +351,11 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
     return "\n".join(src)
 
 
-def generate(outputs: list[Node], canon: dict, nodes: list[Node]) -> Program:
-    """Schedule the canonical ``nodes`` computing ``outputs`` into kernels; C source."""
-    from ember.jit._ir import PRELUDE
-
-    prog = Program()
-    prog._outs = {canon[id(n)] for n in outputs}
-    for n in outputs:
-        prog.slot("out", canon[id(n)])
-    kernels, kid = [], 0
-    for n in nodes:  # reductions first, in dependency order
-        if n.op in REDUCTIONS and not n.is_leaf:
-            kernels.append(_reduction(prog, canon, n, kid))
-            prog.groups.append((f"kern{kid}", n.args[0].shape, [n]))
-            kid += 1
+def schedule(outputs: list[Node], canon: dict, nodes: list[Node]) -> list[tuple]:
+    """The kernels, in run order: ``("red", node)`` for each reduction (dependencies
+    first: ``nodes`` is topological), then ``("ew", shape, [nodes])`` for each shape of
+    requested elementwise results (empty shapes need no kernel)."""
+    plan = [("red", n) for n in nodes if n.op in REDUCTIONS and not n.is_leaf]
     by_shape: dict[tuple, list[Node]] = {}
     for n in outputs:
         c = canon[id(n)]
@@ -375,13 +366,30 @@ def generate(outputs: list[Node], canon: dict, nodes: list[Node]) -> Program:
             group.append(c)
     for space, outs in by_shape.items():
         if int(np.prod(space)) if space else 1:
-            kernels.append(_elementwise(prog, canon, space, outs, kid))
-            prog.groups.append((f"kern{kid}", space, outs))
-            kid += 1
-    calls = "\n".join(f"  kern{i}(P);" for i in range(kid))
+            plan.append(("ew", space, outs))
+    return plan
+
+
+def generate(outputs: list[Node], canon: dict, nodes: list[Node]) -> Program:
+    """Schedule the canonical ``nodes`` computing ``outputs`` into kernels; C source."""
+    from ember.jit._ir import PRELUDE
+
+    prog = Program()
+    prog._outs = {canon[id(n)] for n in outputs}
+    for n in outputs:
+        prog.slot("out", canon[id(n)])
+    kernels = []
+    for kid, item in enumerate(schedule(outputs, canon, nodes)):
+        if item[0] == "red":
+            kernels.append(_reduction(prog, canon, item[1], kid))
+            prog.groups.append((f"kern{kid}", item[1].args[0].shape, [item[1]]))
+        else:
+            kernels.append(_elementwise(prog, canon, item[1], item[2], kid))
+            prog.groups.append((f"kern{kid}", item[1], item[2]))
+    calls = "\n".join(f"  kern{i}(P);" for i in range(len(kernels)))
     prog.kernels = kernels
     prog.source = PRELUDE + "\n\n".join(kernels) + f"\n\nvoid run(char **P) {{\n{calls}\n}}\n"
     return prog
 
 
-__all__ = ["topo", "canonicalize", "generate", "Program", "F32", "F64"]
+__all__ = ["topo", "canonicalize", "schedule", "generate", "Program", "F32", "F64"]

@@ -24,7 +24,7 @@ import functools
 import numpy as np
 
 from ember._tensor import Tensor, _wrap
-from ember.jit import _build, _lazy
+from ember.jit import _build, _lazy, _pool
 from ember.jit._lazy import LazyTensor, force
 from ember.jit._mode import lazy
 
@@ -84,7 +84,7 @@ class _Replay:
                 if type(a) is not np.ndarray or (a.shape, a.strides, a.dtype) != meta:
                     return None
             else:  # an output or scratch buffer
-                a = np.empty(*meta)
+                a = _pool.empty(*meta)
             arrays.append(a)
         self.plan.run(_lazy._ptrs(arrays))
         res, used = [], set()

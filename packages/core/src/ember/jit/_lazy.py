@@ -22,7 +22,7 @@ import weakref
 import numpy as np
 
 from ember._tensor import Size, Tensor
-from ember.jit import _build, _codegen
+from ember.jit import _build, _codegen, _pool
 from ember.jit._ir import Node
 
 _slot = Tensor.__dict__["_a"]
@@ -283,7 +283,7 @@ def run_plan(plan: _Plan, nodes: list[Node], outs: list[Node], canon: dict) -> N
         elif kind == "out" and n.buf is not None:
             a = n.buf
         else:
-            a = np.empty(n.shape, n.dtype)
+            a = _pool.empty(n.shape, n.dtype)
         arrays.append(a)
     plan.run(_ptrs(arrays))
     _build.STATS["kernels_run"] += len(plan.groups)

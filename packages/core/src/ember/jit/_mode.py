@@ -199,20 +199,43 @@ def _unreduce(eager):
     return _named(unreduce, eager)
 
 
+def _tensor_walk(eager_walk_arrays):
+    engine = sys.modules["ember.autograd.engine"]
+
+    def walk(roots, deps, retain_graph, wanted_nodes, results):
+        # ember-autograd's array walk computes plain backward passes with numpy directly;
+        # under lazy mode the Tensor-level walk runs instead, so the formulas' ops build
+        # a graph that fuses.
+        return engine._walk(roots, deps, retain_graph, False, wanted_nodes, results)
+
+    return _named(walk, eager_walk_arrays)
+
+
+# (module, attribute, maker of its lazy version): ember-autograd internals that would
+# bypass or force lazy tensors. Each is swapped only when present, so a change in
+# autograd degrades fusion of backward passes, never correctness.
+_AUTOGRAD_SWAPS = (
+    ("ember.autograd.formulas", "sum_to", _sum_to),
+    ("ember.autograd.formulas", "_unreduce", _unreduce),
+    ("ember.autograd.engine", "_walk_arrays", _tensor_walk),
+)
+
+
 def _autograd_namespaces():
-    """ember-autograd's formula modules, when loaded. Two helpers there read
-    ``g._a.shape`` and reshape/expand, which would force every gradient: lazy mode swaps
-    in versions that stay lazy (core never imports autograd; it looks in sys.modules)."""
-    fm = sys.modules.get("ember.autograd.formulas")
+    """ember-autograd's modules, when loaded. Two formula helpers read ``g._a.shape``
+    and reshape/expand, which would force every gradient, and the engine computes plain
+    backward passes on raw arrays: lazy mode swaps in versions that stay lazy (core never
+    imports autograd; it looks in sys.modules)."""
     out = []
-    for helper, make in (("sum_to", _sum_to), ("_unreduce", _unreduce)):
-        eager = getattr(fm, helper, None)
-        if eager is None:
+    for modname, helper, make in _AUTOGRAD_SWAPS:
+        mod = sys.modules.get(modname)
+        eager = getattr(mod, helper, None)
+        if eager is None or (helper == "_walk_arrays" and not hasattr(mod, "_walk")):
             continue
         lazy_fn = make(eager)
-        for name, mod in list(sys.modules.items()):
-            if name.startswith("ember.autograd") and getattr(mod, helper, None) is eager:
-                out.append((vars(mod), helper, eager, lazy_fn))
+        for name, m in list(sys.modules.items()):
+            if name.startswith("ember.autograd") and getattr(m, helper, None) is eager:
+                out.append((vars(m), helper, eager, lazy_fn))
     return out
 
 
