@@ -293,3 +293,25 @@ def test_explain_shows_dead_code_and_cse_and_fused_kernels():
     assert "jit_sigmoid" in e.source and "#pragma omp simd" in e.source
     text = str(e)
     assert "graph: 7 ops recorded" in text and "kern0" in text
+
+
+def test_stored_values_ride_along_with_the_reduction_that_reads_them():
+    x = _x(8, 32)
+
+    def f(x):
+        y = (x * 0.5).exp()  # kept, and reduced below: one pass does both
+        s = y.sum(1)
+        mu = x.mean(1, keepdim=True)
+        xc = x - mu  # kept; the variance reads it
+        var = (xc * xc).mean(1, keepdim=True)
+        return y, s, xc, xc * (var + 1e-5).rsqrt()
+
+    e = ember.jit.explain(f, x)
+    # sum(y) stores y; mean(x); mean(xc*xc) stores xc; the normalized result needs var
+    assert len(e.kernels) == 4, e.kernels
+    assert sorted(len(st) for _, _, st in e.kernels) == [1, 1, 2, 2]
+    eager = f(x)
+    with ember.jit.lazy():
+        lazy = f(x)
+    for a, b in zip(lazy, eager, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)

@@ -256,7 +256,9 @@ def _acc_type(red: Node) -> np.dtype:
     return red.dtype
 
 
-def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
+def _reduction(prog: Program, canon: dict, red: Node, kid: int, also=()) -> str:
+    """The kernel of reduction ``red``; it also stores the elementwise results ``also``
+    (of the reduction's input shape) computed along the way, sharing subexpressions."""
     x = red.args[0]
     space = x.shape
     dims, _keepdim = red.params
@@ -264,11 +266,13 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
     kdims = [d for d in range(len(space)) if d not in rdims]
     k = _Kernel(prog, canon, space)
     v = k.value(x)
+    stores = [(prog.slot("out", n), n.dtype, k.value(n)) for n in also]
     body = list(k.lines)
     acc_dt = _acc_type(red)
     act = CTYPE[acc_dt]
     out_slot = prog.slot("out" if red in prog._outs else "tmp", red)
-    vectors = [st for _, st, _ in k.loads]
+    n_loads = len(k.loads)
+    vectors = [st for _, st, _ in k.loads] + [_contig(space) for _ in stores]
     names = [f"a{i}" for i in range(len(vectors))]
     kshape, kvecs = _collapse([space[d] for d in kdims], [[v_[d] for d in kdims] for v_ in vectors])
     rshape, rvecs = _collapse([space[d] for d in rdims], [[v_[d] for d in rdims] for v_ in vectors])
@@ -299,7 +303,7 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
     elif is_f and red.op in ("amax", "amin"):
         fin = f"(nan ? ({act})NAN : acc)"
     src = [f"static void kern{kid}(char **P) {{"]
-    src += ["  " + s for s in _decls(k, [])]
+    src += ["  " + s for s in _decls(k, [(sl, dt) for sl, dt, _ in stores])]
     src.append(f"  {CTYPE[red.dtype]} *restrict O = ({CTYPE[red.dtype]} *)P[{out_slot}];")
     src.append(f"  const int64_t NB = ({inner} + {BLOCK} - 1) / {BLOCK}, T = {rrows} * NB;")
     src.append(f"  int nt = ({on * rn}LL >= {PAR_MIN} && !jit_forked) ? omp_get_max_threads() : 1;")
@@ -312,10 +316,15 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
         ct = CTYPE[dt]
         task.append(f"  const {ct} *restrict l{i} = L{i} + k{names[i]} + r{names[i]};")
         task.append(f"  const int64_t S{i} = {rvecs[i][-1]};")
+    for i, (_, dt, _) in enumerate(stores):
+        nm = names[n_loads + i]
+        task.append(f"  {CTYPE[dt]} *restrict o{i} = O{i} + k{nm} + r{nm};")
     task.append(f"  #pragma omp simd {clause}")
     task.append("  for (int64_t j = j0; j < j1; j++) {")
     task += ["    " + s for s in body]
     task.append(f"    {step}")
+    for i, (_, _, sv) in enumerate(stores):
+        task.append(f"    o{i}[j * {rvecs[n_loads + i][-1]}] = {sv};")
     task += ["  }", "}"]
     kept = _offsets("k", "o", kshape, kvecs, names)
     nan_decl = "int nan = 0;" if is_f else "int nan = 0; (void)nan;"
@@ -351,19 +360,51 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int) -> str:
     return "\n".join(src)
 
 
-def schedule(outputs: list[Node], canon: dict, nodes: list[Node]) -> list[tuple]:
-    """The kernels, in run order: ``("red", node)`` for each reduction (dependencies
-    first: ``nodes`` is topological), then ``("ew", shape, [nodes])`` for each shape of
-    requested elementwise results (empty shapes need no kernel)."""
-    plan = [("red", n) for n in nodes if n.op in REDUCTIONS and not n.is_leaf]
+def _reduction_deps(n: Node, canon: dict) -> set[int]:
+    """ids of the pending reductions an inlined elementwise node reads."""
+    deps, stack, seen = set(), [n], set()
+    while stack:
+        m = canon[id(stack.pop())]
+        if id(m) in seen or m.is_leaf:
+            continue
+        seen.add(id(m))
+        if m.op in REDUCTIONS and m is not n:
+            deps.add(id(m))
+            continue
+        stack.extend(m.args)
+    return deps
+
+
+def schedule(outputs: list[Node], canon: dict, nodes: list[Node], merge: bool = True):
+    """The kernels, in run order: ``("red", node, [stored nodes])`` for each reduction
+    (dependencies first: ``nodes`` is topological), then ``("ew", shape, [nodes])`` for
+    each shape of requested elementwise results (empty shapes need no kernel). With
+    ``merge``, a requested elementwise result of a reduction's input shape that does not
+    depend on that reduction (or a later one) is stored by the reduction's kernel: the
+    trailing reduction and the values it reduces come out of one pass."""
+    reds = [n for n in nodes if n.op in REDUCTIONS and not n.is_leaf]
+    pos = {id(r): i for i, r in enumerate(reds)}
+    also: dict[int, list[Node]] = {id(r): [] for r in reds}
     by_shape: dict[tuple, list[Node]] = {}
+    taken = set()
     for n in outputs:
         c = canon[id(n)]
-        if c.op in REDUCTIONS:
+        if c.op in REDUCTIONS or id(c) in taken:
             continue
-        group = by_shape.setdefault(c.shape, [])
-        if all(g is not c for g in group):
-            group.append(c)
+        taken.add(id(c))
+        host = None
+        if merge and reds:
+            deps = _reduction_deps(c, canon)
+            after = max((pos[d] for d in deps), default=-1)
+            for r in reds[after + 1 :]:
+                if r.args[0].shape == c.shape:
+                    host = r
+                    break
+        if host is not None:
+            also[id(host)].append(c)
+        else:
+            by_shape.setdefault(c.shape, []).append(c)
+    plan = [("red", r, also[id(r)]) for r in reds]
     for space, outs in by_shape.items():
         if int(np.prod(space)) if space else 1:
             plan.append(("ew", space, outs))
@@ -381,8 +422,8 @@ def generate(outputs: list[Node], canon: dict, nodes: list[Node]) -> Program:
     kernels = []
     for kid, item in enumerate(schedule(outputs, canon, nodes)):
         if item[0] == "red":
-            kernels.append(_reduction(prog, canon, item[1], kid))
-            prog.groups.append((f"kern{kid}", item[1].args[0].shape, [item[1]]))
+            kernels.append(_reduction(prog, canon, item[1], kid, item[2]))
+            prog.groups.append((f"kern{kid}", item[1].args[0].shape, [item[1], *item[2]]))
         else:
             kernels.append(_elementwise(prog, canon, item[1], item[2], kid))
             prog.groups.append((f"kern{kid}", item[1], item[2]))

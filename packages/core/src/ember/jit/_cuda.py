@@ -204,7 +204,7 @@ def generate_cuda(outputs, canon, nodes) -> tuple[str, Program, list]:
     for n in outputs:
         prog.slot("out", canon[id(n)])
     kernels, launches = [], []
-    for kid, item in enumerate(schedule(outputs, canon, nodes)):
+    for kid, item in enumerate(schedule(outputs, canon, nodes, merge=False)):
         if item[0] == "red":
             src, work = _reduction(prog, canon, item[1], kid)
         else:
