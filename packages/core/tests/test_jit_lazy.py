@@ -315,3 +315,25 @@ def test_stored_values_ride_along_with_the_reduction_that_reads_them():
         lazy = f(x)
     for a, b in zip(lazy, eager, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_reused_result_buffers_never_alias_live_results():
+    n = 1 << 17  # 512 KiB of float32: served by the buffer pool
+
+    @ember.jit.compile
+    def f(x):
+        return x * 2 + 1
+
+    xs = [_x(n, seed=s) for s in range(4)]
+    r0 = f(xs[0])
+    view = r0.numpy()[::2]  # a view keeps r0's block in use
+    del r0
+    r1 = f(xs[1])
+    r2 = f(xs[2])
+    assert not np.shares_memory(view, r1.numpy()) and not np.shares_memory(r1.numpy(), r2.numpy())
+    keep = r2.numpy().copy()
+    del r1
+    r3 = f(xs[3])  # may reuse r1's block, never r2's or the viewed one
+    np.testing.assert_array_equal(r2.numpy(), keep)
+    np.testing.assert_allclose(view, (xs[0].numpy() * 2 + 1)[::2])
+    np.testing.assert_allclose(r3.numpy(), xs[3].numpy() * 2 + 1)

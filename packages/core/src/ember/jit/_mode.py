@@ -239,6 +239,24 @@ def _autograd_namespaces():
     return out
 
 
+_INPLACE_DUNDERS = frozenset(
+    f"__i{op}__"
+    for op in (
+        "add",
+        "sub",
+        "mul",
+        "truediv",
+        "floordiv",
+        "mod",
+        "pow",
+        "and",
+        "or",
+        "xor",
+        "lshift",
+        "rshift",
+        "matmul",
+    )
+) | {"__setitem__"}
 _PLAN: list | None = None  # (namespace, name, eager, lazy), computed on first use
 _PLAN_AUTOGRAD: object = None  # the formulas module the plan's autograd part was built for
 
@@ -262,13 +280,7 @@ def _plan() -> list:
         if hit is not None and hit[0] is obj:
             lazy_fn = hit[1]
         elif callable(obj) and (
-            (name.endswith("_") and not name.startswith("_"))
-            or name == "__setitem__"
-            or (
-                name.startswith("__i")
-                and name.endswith("__")
-                and name not in ("__index__", "__init__", "__iter__", "__init_subclass__")
-            )
+            (name.endswith("_") and not name.startswith("_")) or name in _INPLACE_DUNDERS
         ):
             lazy_fn = _inplace(obj)
         else:
