@@ -7,8 +7,8 @@ the same Philox). ``test_every_op_with_a_cuda_path_is_exercised`` keeps the two 
 complete against the registry and ``ember._cuda.support``.
 
 Needs a GPU (``@pytest.mark.cuda``, skipped with the reason otherwise).
-``EMBER_CUDA_DRYRUN=1`` runs the harness on the CPU with stand-in device storage (a
-numpy subclass), to debug the tables without a GPU; it proves nothing about CUDA.
+``EMBER_CUDA_DRYRUN=1`` runs the harness on the CPU with stand-in device storage
+(``ember._cuda.standin``), to debug the tables without a GPU; it proves nothing about CUDA.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember._cuda import support
+from ember._cuda import standin, support
 from ember._registry import OPS
 from ember._tensor import Tensor, _wrap
 
@@ -38,85 +38,11 @@ AUTOGRAD_CASES = (
 RNG = np.random.default_rng(7)
 
 
-class _FakeDev:
-    id = 0
-
-
-class _FakeCuda(np.ndarray):
-    """Stand-in device storage for the dry run only."""
-
-    device = _FakeDev()
-
-    @property
-    def __cuda_array_interface__(self):
-        return {"shape": self.shape, "typestr": self.dtype.str, "data": (0, False), "version": 3}
-
-    def get(self):
-        return np.asarray(self).copy()
-
-    # Like CuPy: results stay on the "device" (arrays, never numpy scalars), and host arrays
-    # other than 0-d ones are refused as operands.
-    def __array_wrap__(self, arr, context=None, return_scalar=False):
-        return np.asarray(arr).view(_FakeCuda)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if any(type(a) is np.ndarray and a.ndim for a in inputs):
-            raise TypeError("Unsupported type <class 'numpy.ndarray'>")
-        raw = tuple(np.asarray(a) if isinstance(a, _FakeCuda) else a for a in inputs)
-        if "out" in kwargs:
-            kwargs["out"] = tuple(np.asarray(o) for o in kwargs["out"])
-        return _fake_all(getattr(ufunc, method)(*raw, **kwargs))
-
-    def __array_function__(self, func, types, args, kwargs):
-        impl = getattr(func, "_implementation", func)  # constructors called with like=
-        return _fake_all(impl(*_raw_all(args), **_raw_all(kwargs)))
-
-
-def _raw_all(x):
-    if isinstance(x, _FakeCuda):
-        return np.asarray(x)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_raw_all(v) for v in x)
-    if isinstance(x, dict):
-        return {k: _raw_all(v) for k, v in x.items()}
-    return x
-
-
-def _fake_all(r):
-    if isinstance(r, np.ndarray):
-        return r.view(_FakeCuda)
-    if isinstance(r, np.generic):
-        return np.asarray(r).view(_FakeCuda)
-    if isinstance(r, tuple):
-        return type(r)(*map(_fake_all, r)) if hasattr(r, "_fields") else tuple(map(_fake_all, r))
-    if isinstance(r, list):
-        return [_fake_all(v) for v in r]
-    return r
-
-
 @pytest.fixture(autouse=True)
 def _dryrun_device(monkeypatch):
     """In the dry run, device allocations make stand-in arrays instead of calling CuPy."""
-    if not DRYRUN:
-        return
-    import contextlib
-
-    from ember import cuda
-
-    def empty(shape, dt, dev, fill=None):
-        a = np.empty(shape, dt) if fill is None else np.full(shape, fill, dt)
-        return a.view(_FakeCuda)
-
-    monkeypatch.setattr(cuda, "_empty", empty)
-    monkeypatch.setattr(cuda, "_to_device_array", lambda a, dev: np.array(a).view(_FakeCuda))
-    monkeypatch.setattr(cuda, "device", lambda dev: contextlib.nullcontext())
-    import sys
-    import types
-
-    fake_cupy = types.ModuleType("cupy")  # what ember-autograd asks CuPy for
-    fake_cupy.ones = lambda shape, dt=None: np.ones(shape, dt).view(_FakeCuda)
-    fake_cupy.zeros = lambda shape, dt=None: np.zeros(shape, dt).view(_FakeCuda)
-    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    if DRYRUN:
+        standin.activate(monkeypatch)
 
 
 def to_dev(t):
@@ -126,7 +52,7 @@ def to_dev(t):
     if not isinstance(t, Tensor):
         return t
     if DRYRUN:
-        d = _wrap(np.array(t._a).view(_FakeCuda))
+        d = _wrap(standin.to_standin(np.array(t._a)))
     else:
         d = t.detach().cuda()
     return d.requires_grad_() if t.requires_grad else d

@@ -1,11 +1,11 @@
 """The declared CUDA support table (ember._cuda.support) and the error paths of the CUDA
 back end, checked on the CPU.
 
-A ``FakeCudaArray`` (a numpy subclass that looks like a CuPy array to ember: it has
-``__cuda_array_interface__`` and ``.device.id``, and, like CuPy, refuses to compute with
-plain numpy arrays) stands in for device storage, so the device plumbing, the
-device-mismatch errors and the NotImplementedError of ops without a CUDA path are
-exercised without a GPU.
+The dry run's ``ember._cuda.standin.StandIn`` (a numpy subclass that looks like a CuPy
+array to ember: it has ``__cuda_array_interface__`` and ``.device.id``, and, like CuPy,
+refuses to compute with host arrays) stands in for device storage, so the device
+plumbing, the device-mismatch errors and the NotImplementedError of ops without a CUDA
+path are exercised without a GPU.
 """
 
 from __future__ import annotations
@@ -21,38 +21,15 @@ import pytest
 import ember
 from ember import _nn_kernels
 from ember._cuda import support
+from ember._cuda.standin import to_standin
 from ember._registry import OPS
 from ember._tensor import _wrap
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-class _Dev:
-    id = 0
-
-
-class FakeCudaArray(np.ndarray):
-    """Device-like storage for CPU tests (see the module docstring)."""
-
-    device = _Dev()
-
-    @property
-    def __cuda_array_interface__(self):
-        return {"shape": self.shape, "typestr": self.dtype.str, "data": (0, False), "version": 3}
-
-    def get(self):
-        return np.asarray(self).copy()
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if any(type(a) is np.ndarray for a in inputs):  # CuPy's refusal of host arrays
-            raise TypeError("Unsupported type <class 'numpy.ndarray'>")
-        inputs = tuple(np.asarray(a) if isinstance(a, FakeCudaArray) else a for a in inputs)
-        r = getattr(ufunc, method)(*inputs, **kwargs)
-        return r.view(FakeCudaArray) if isinstance(r, np.ndarray) else r
-
-
 def fake(a) -> ember.Tensor:
-    return _wrap(np.asarray(a).view(FakeCudaArray))
+    return _wrap(to_standin(np.asarray(a)))
 
 
 # ----- the table ---------------------------------------------------------------------------
@@ -119,7 +96,7 @@ def test_unsupported_ops_raise_not_implemented_naming_op_and_device(name, call):
 
 @pytest.mark.parametrize("name", sorted(support.NN_KERNELS_UNSUPPORTED))
 def test_nn_kernels_without_cuda_versions_raise_not_implemented(name):
-    x = np.zeros((1, 2, 4, 4), np.float32).view(FakeCudaArray)
+    x = to_standin(np.zeros((1, 2, 4, 4), np.float32))
     with pytest.raises(NotImplementedError, match=f"{name} is not implemented for device cuda"):
         getattr(_nn_kernels, name)(x, 2)
 
