@@ -7,11 +7,11 @@ import glob
 import hashlib
 import json
 import os
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from ember.hub._testing import FileServer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -68,47 +68,6 @@ def hub_home(tmp_path, monkeypatch):
     home = tmp_path / "ember_home"
     monkeypatch.setenv("EMBER_HOME", str(home))
     return str(home)
-
-
-class FileServer:
-    """Serves ``files[path] = bytes`` on 127.0.0.1 (404 otherwise), counting requests."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.hits: dict[str, int] = {}
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                owner.hits[path] = owner.hits.get(path, 0) + 1
-                data = owner.files.get(path)
-                if data is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def add(self, path: str, data: bytes) -> str:
-        """Serve ``data`` at ``path``; returns its full URL."""
-        self.files[path] = data
-        return self.url + path
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import gzip
 import hashlib
 import lzma
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+
+from ember.hub._testing import FileServer
 
 # The IDX type codes, written here from the format's specification (independent
 # of ember's reader).
@@ -39,42 +39,6 @@ def xz(data: bytes) -> bytes:
 def md5(data: bytes) -> str:
     """MD5 hex digest of ``data``."""
     return hashlib.md5(data).hexdigest()
-
-
-class FileServer:
-    """Serves ``files[path] = bytes``; anything else is 404. Counts requests per path."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.hits: dict[str, int] = {}
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                owner.hits[path] = owner.hits.get(path, 0) + 1
-                data = owner.files.get(path)
-                if data is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
