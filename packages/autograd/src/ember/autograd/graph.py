@@ -55,8 +55,15 @@ class SavedTensor:
         return t
 
 
-class Node:
-    """One recorded op: its derivative formula, edges to its inputs, saved values."""
+class Node(AutogradMeta):
+    """One recorded op: its derivative formula, edges to its inputs, saved values.
+
+    A node is also the autograd metadata of its op's output when there is one output
+    (one object per recorded op instead of two): as metadata it reads as a non-leaf
+    that requires grad, with ``grad_fn`` itself and ``output_nr`` 0. Its ``grad`` and
+    ``retains_grad`` slots serve a retained (non-leaf) gradient. Outputs of ops with
+    several results get an :class:`AutogradMeta` each, pointing here.
+    """
 
     __slots__ = (
         "op",
@@ -74,6 +81,17 @@ class Node:
         "__weakref__",
     )
 
+    # AutogradMeta's view of a node (class attributes shadow the base's slots; a
+    # grad_fn slot holding the node itself would be a reference cycle)
+    requires_grad = True
+    output_nr = 0
+    hooks = None
+
+    @property
+    def grad_fn(self):
+        """The node itself (a node is its single output's metadata)."""
+        return self
+
     def __init__(self, op: str, formula, edges, n_outputs: int = 1):
         self.op = op
         self.formula = formula
@@ -87,6 +105,8 @@ class Node:
         self.meta = None
         self.extra = None  # rarely used: {"retained", "pre_hooks", "post_hooks", "trace"}
         self.freed = False
+        self.grad = None
+        self.retains_grad = False
 
     def _extra(self) -> dict:
         if self.extra is None:
@@ -195,31 +215,37 @@ def record(op: str, out, inputs: tuple, params) -> None:
     """Called by core after computing ``op``; attach a node to ``out`` when needed.
 
     This runs once per recorded op, so it is written flat: no generators, no
-    helper objects beyond the node and the outputs' autograd metadata.
+    helper objects beyond the node (which is also a single output's metadata).
     """
     if not state.enabled:
         return
     n_in = len(inputs)
     if n_in <= 2:  # the hot cases, inlined (one call of _edge costs as much as its body)
-        x = inputs[0]
+        x0 = inputs[0]
         e0 = None
-        if isinstance(x, Tensor):
-            ag = x._ag
-            if ag is not None and ag.requires_grad:
-                fn = ag.grad_fn
-                e0 = x if fn is None else (fn, ag.output_nr)
+        if isinstance(x0, Tensor):
+            ag = x0._ag
+            if ag is not None:
+                if type(ag) is Node:
+                    e0 = (ag, 0)
+                elif ag.requires_grad:
+                    fn = ag.grad_fn
+                    e0 = x0 if fn is None else (fn, ag.output_nr)
         if n_in == 1:
             if e0 is None:
                 return
             edges = (e0,)
         else:
-            x = inputs[1]
+            x1 = inputs[1]
             e1 = None
-            if isinstance(x, Tensor):
-                ag = x._ag
-                if ag is not None and ag.requires_grad:
-                    fn = ag.grad_fn
-                    e1 = x if fn is None else (fn, ag.output_nr)
+            if isinstance(x1, Tensor):
+                ag = x1._ag
+                if ag is not None:
+                    if type(ag) is Node:
+                        e1 = (ag, 0)
+                    elif ag.requires_grad:
+                        fn = ag.grad_fn
+                        e1 = x1 if fn is None else (fn, ag.output_nr)
             if e0 is None and e1 is None:
                 return
             edges = (e0, e1)
@@ -235,64 +261,82 @@ def record(op: str, out, inputs: tuple, params) -> None:
         if op in _NON_DIFF:
             return
         raise RuntimeError(f"the derivative for '{op}' is not implemented")
-    multi = type(out) is tuple
     node = _new(Node)
     node.op = op
     node.formula = spec.fn
     node.edges = edges
-    node.n_outputs = len(out) if multi else 1
     node.seq = _next_seq()
     node.params = params
     node.extra = None
     node.freed = False
+    node.grad = None
+    node.retains_grad = False
     if spec.save_inputs:
         node.saved_inputs = inputs
-        node.versions = (
-            tuple([_version_of(x) for x in inputs])
-            if n_in > 2
-            else (
-                (_version_of(inputs[0]),)
-                if n_in == 1
-                else (_version_of(inputs[0]), _version_of(inputs[1]))
-            )
-        )
         node.meta = None
+        if n_in == 1:
+            v = x0._ver
+            node.versions = (0 if v is None else v[0],)
+        elif n_in == 2:
+            v0 = v1 = None
+            if isinstance(x0, Tensor):
+                v = x0._ver
+                v0 = 0 if v is None else v[0]
+            if isinstance(x1, Tensor):
+                v = x1._ver
+                v1 = 0 if v is None else v[0]
+            node.versions = (v0, v1)
+        else:
+            node.versions = tuple([_version_of(x) for x in inputs])
     else:
         node.saved_inputs = node.versions = None
-        node.meta = (
-            tuple([_meta_of(x) for x in inputs])
-            if n_in > 2
-            else (
-                (_meta_of(inputs[0]),) if n_in == 1 else (_meta_of(inputs[0]), _meta_of(inputs[1]))
-            )
-        )
-    if spec.save_output:
-        saved = []
-        for o in out if multi else (out,):
-            v = o._ver
-            if v is None:
-                v = o._ver = [0]
-            saved.append((o._a, v, v[0], o._base))
-        node.saved_output = saved
-    else:
-        node.saved_output = None
+        if n_in == 1:
+            a = x0._a
+            node.meta = ((a.shape, a.dtype),)
+        elif n_in == 2:
+            if isinstance(x0, Tensor):
+                a = x0._a
+                m0 = (a.shape, a.dtype)
+            else:
+                m0 = None
+            if isinstance(x1, Tensor):
+                a = x1._a
+                m1 = (a.shape, a.dtype)
+            else:
+                m1 = None
+            node.meta = (m0, m1)
+        else:
+            node.meta = tuple([_meta_of(x) for x in inputs])
     if _anomaly.enabled:
         node.extra = {"trace": _anomaly.capture()}
-    if multi:
+    if type(out) is tuple:
+        node.n_outputs = len(out)
+        if spec.save_output:
+            saved = []
+            for o in out:
+                v = o._ver
+                if v is None:
+                    v = o._ver = [0]
+                saved.append((o._a, v, v[0], o._base))
+            node.saved_output = saved
+        else:
+            node.saved_output = None
         nr = 0
         for o in out:
             if isinstance(o, Tensor) and o._a.dtype in _FLOAT_DTYPES:
                 o._ag = _meta(node, nr)
             nr += 1
-    elif out._a.dtype in _FLOAT_DTYPES:
-        ag = _new(AutogradMeta)
-        ag.requires_grad = True
-        ag.grad = None
-        ag.grad_fn = node
-        ag.retains_grad = False
-        ag.hooks = None
-        ag.output_nr = 0
-        out._ag = ag
+        return
+    node.n_outputs = 1
+    if spec.save_output:
+        v = out._ver
+        if v is None:
+            v = out._ver = [0]
+        node.saved_output = ((out._a, v, v[0], out._base),)
+    else:
+        node.saved_output = None
+    if out._a.dtype in _FLOAT_DTYPES:
+        out._ag = node
 
 
 def _version_of(x):
@@ -334,7 +378,8 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
         return
     if flag and not _is_float(t):
         raise RuntimeError(
-            f"only Tensors of floating point and complex dtype can require gradients (got {t.dtype})"
+            "only Tensors of floating point and complex dtype can require gradients "
+            f"(got {t.dtype})"
         )
     if ag is None:
         t._ag = AutogradMeta(flag)
