@@ -346,3 +346,26 @@ def test_float32_transcendentals_are_within_a_few_ulp_over_their_range():
             tiny[ok], np.finfo(np.float32).smallest_subnormal, np.spacing(np.abs(ref[ok]))
         )
         assert (err <= ulps * scale).all(), (name, float((err / scale).max()))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.int64])
+def test_column_reductions_over_leading_dims(dt):
+    # reductions whose kept dim is the contiguous one (bias gradients, x.sum(0)) take the
+    # column kernel; a stored elementwise result rides along
+    a = _rand((300, 2, 40), dt)
+    if np.dtype(dt).kind == "f":
+        a[7, 1, 3] = np.nan
+    x = ember.from_numpy(a)
+    with np.errstate(all="ignore"), ember.jit.lazy():
+        y = x * 3
+        got = [y.sum(0), y.amax((0, 1)), x.amin(0, keepdim=True), y]
+        if np.dtype(dt).kind == "f":
+            got.append(x.mean((0, 1)))
+    y_ref = a * dt(3)  # rounded as the kernel rounds it, then summed exactly
+    ref = y_ref.astype(np.float64) if np.dtype(dt).kind == "f" else y_ref
+    want = [ref.sum(0), ref.max((0, 1)), a.min(0, keepdims=True), y_ref]
+    if np.dtype(dt).kind == "f":
+        want.append(a.astype(np.float64).mean((0, 1)))
+    for g, w in zip(got, want, strict=True):
+        rtol = 1e-6 if dt == np.float32 else 1e-12
+        np.testing.assert_allclose(g.numpy(), w.astype(g.numpy().dtype), rtol=rtol, atol=rtol)

@@ -20,6 +20,8 @@ loop, and work is split into blocks of ``BLOCK`` inner elements for OpenMP.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ember.jit._ir import CTYPE, F32, F64, REDUCTIONS, Node, arg_dtype, c_cast, c_literal, expr
@@ -305,6 +307,14 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int, also=()) -> str:
     src = [f"static void kern{kid}(char **P) {{"]
     src += ["  " + s for s in _decls(k, [(sl, dt) for sl, dt, _ in stores])]
     src.append(f"  {CTYPE[red.dtype]} *restrict O = ({CTYPE[red.dtype]} *)P[{out_slot}];")
+    if (
+        kshape[-1] >= 16
+        and all(abs(q[-1]) <= 1 for q in kvecs)
+        and any(abs(q[-1]) > 1 for q in rvecs[:n_loads])
+    ):
+        col = (kshape, kvecs, rshape, rvecs, names, n_loads, on, rn)
+        src += _columns(k, stores, body, red, act, init, step, fin, col)
+        return "\n".join(src)
     src.append(f"  const int64_t NB = ({inner} + {BLOCK} - 1) / {BLOCK}, T = {rrows} * NB;")
     src.append(f"  int nt = ({on * rn}LL >= {PAR_MIN} && !jit_forked) ? omp_get_max_threads() : 1;")
     src.append("  if (nt > 64) nt = 64;")
@@ -358,6 +368,53 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int, also=()) -> str:
     src.append("  }")
     src.append("}")
     return "\n".join(src)
+
+
+COLS = 256  # kept elements one column-reduction task accumulates side by side
+
+
+def _columns(k, stores, body, red, act, init, step, fin, col) -> list[str]:
+    """Reductions over outer dims of rows that are contiguous along a kept dim (``x.sum(0)``
+    of a matrix, a bias gradient): a task owns ``COLS`` neighbouring outputs and walks the
+    reduced rows, adding each row's slice into an accumulator array with one SIMD loop,
+    instead of reading one strided column per output."""
+    kshape, kvecs, rshape, rvecs, names, n_loads, on, rn = col
+    ki = kshape[-1]
+
+    def vec(text):
+        return re.sub(r"\bnan\b", "nan[j - j0]", re.sub(r"\bacc\b", "acc[j - j0]", text))
+
+    src = [f"  const int64_t KB = ({ki} + {COLS} - 1) / {COLS}, T = {on // ki} * KB;"]
+    src.append(f"  int nt = ({on * rn}LL >= {PAR_MIN} && !jit_forked) ? omp_get_max_threads() : 1;")
+    src.append("  #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)")
+    src.append("  for (int64_t tk = 0; tk < T; tk++) {")
+    src.append(f"    int64_t ko = tk / KB, j0 = (tk % KB) * {COLS};")
+    src.append(f"    int64_t j1 = j0 + {COLS} < {ki} ? j0 + {COLS} : {ki};")
+    src += ["    " + s for s in _offsets("k", "ko", kshape[:-1], [q[:-1] for q in kvecs], names)]
+    src.append(f"    {act} acc[{COLS}]; int nan[{COLS}];")
+    src.append(
+        f"    for (int64_t j = j0; j < j1; j++) {{ acc[j - j0] = {init}; nan[j - j0] = 0; }}"
+    )
+    src.append(f"    for (int64_t r = 0; r < {rn}; r++) {{")
+    src += ["      " + s for s in _offsets("r", "r", rshape, rvecs, names)]
+    for i, (_, _, dt) in enumerate(k.loads):
+        ct = CTYPE[dt]
+        src.append(f"      const {ct} *restrict l{i} = L{i} + k{names[i]} + r{names[i]};")
+        src.append(f"      const int64_t S{i} = {kvecs[i][-1]};")
+    for i, (_, dt, _) in enumerate(stores):
+        nm = names[n_loads + i]
+        src.append(f"      {CTYPE[dt]} *restrict o{i} = O{i} + k{nm} + r{nm};")
+    src.append("      #pragma omp simd")
+    src.append("      for (int64_t j = j0; j < j1; j++) {")
+    src += ["        " + s for s in body]
+    src.append(f"        {vec(step)}")
+    for i, (_, _, sv) in enumerate(stores):
+        src.append(f"        o{i}[j * {kvecs[n_loads + i][-1]}] = {sv};")
+    src += ["      }", "    }"]
+    ot = CTYPE[red.dtype]
+    src.append(f"    for (int64_t j = j0; j < j1; j++) O[ko * {ki} + j] = ({ot})({vec(fin)});")
+    src += ["  }", "}"]
+    return src
 
 
 def _reduction_deps(n: Node, canon: dict) -> set[int]:
