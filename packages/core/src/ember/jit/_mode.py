@@ -334,7 +334,12 @@ class lazy:  # noqa: N801 - used like a function, as torch.no_grad is
         with _lock:
             _depth += 1
             if _depth == 1:
-                _patch()
+                try:
+                    _patch()
+                except BaseException:  # never leave ember half-swapped
+                    _unpatch()
+                    _depth -= 1
+                    raise
         return self
 
     def __exit__(self, *exc):
