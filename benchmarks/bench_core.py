@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 import tracemalloc
 
 import numpy as np
+from _timing import median_times
 
 import ember
 
@@ -21,30 +20,6 @@ try:
     import torch
 except ImportError:
     torch = None
-
-
-def timeit(fn, repeat=7, warmup=1):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
-def interleave(fns: dict, repeat: int):
-    """Time each callable ``repeat`` times, round-robin, and return medians."""
-    out = {k: [] for k in fns}
-    for f in fns.values():
-        f()  # warm up
-    for _ in range(repeat):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            out[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in out.items()}
 
 
 def row(name, unit, values: dict):
@@ -72,7 +47,7 @@ def bench_elementwise(n, repeat):
         fns["torch"] = {"add": lambda: ta + tb, "exp": lambda: ta.exp(), "sum": lambda: ta.sum()}
     traffic = {"add": 3 * 4 * n, "exp": 2 * 4 * n, "sum": 4 * n}
     for op in ("add", "exp", "sum"):
-        t = interleave({k: v[op] for k, v in fns.items() if v}, repeat)
+        t = median_times({k: v[op] for k, v in fns.items() if v}, repeat)
         row(
             f"{op} {n // (1 << 20)}M float32",
             "GB/s",
@@ -89,7 +64,7 @@ def bench_gemm(repeat):
         if torch is not None:
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
             fns["torch"] = lambda: ta.mm(tb)
-        t = interleave(fns, max(3, repeat // (n // 512)))
+        t = median_times(fns, max(3, repeat // (n // 512)))
         row(f"sgemm {n}", "GFLOP/s", {k: 2 * n**3 / v / 1e9 for k, v in t.items()})
 
 
@@ -162,12 +137,12 @@ def bench_two_layer(steps, repeat):
     fns = {"ember": lambda: two_layer_manual(ember, steps), "numpy": lambda: two_layer_numpy(steps)}
     if torch is not None:
         fns["torch"] = lambda: two_layer_manual(torch, steps)
-    t = interleave(fns, repeat)
+    t = median_times(fns, repeat)
     row(f"two-layer net, manual, {steps} steps", "steps/s", {k: steps / v for k, v in t.items()})
     fns = {"ember": lambda: two_layer_autograd(ember, steps)}
     if torch is not None:
         fns["torch"] = lambda: two_layer_autograd(torch, steps)
-    t = interleave(fns, repeat)
+    t = median_times(fns, repeat)
     row(f"two-layer net, autograd, {steps} steps", "steps/s", {k: steps / v for k, v in t.items()})
 
 

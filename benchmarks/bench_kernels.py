@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
+from _timing import median_times
 
 from ember import _kernels as K
 from ember import _kernels_bridge as B
@@ -24,19 +23,6 @@ try:
     import torch
 except ImportError:  # torch is an optional reference peer
     torch = None
-
-
-def _median_times(fns: dict, repeats: int) -> dict:
-    """Median seconds per call of each function, calls interleaved round-robin."""
-    for f in fns.values():  # warm up (page faults, thread pools)
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _cases(n: int):
@@ -182,7 +168,7 @@ def run_throughput(n: int, repeats: int, thread_counts: list) -> None:
         print(f"\n== {n} float32 elements, {nt} thread(s): GB/s (median of {repeats}) ==")
         print(f"{'op':26s} {'ember':>8s} {'numpy':>8s} {'torch':>8s} {'e/np':>6s} {'e/torch':>7s}")
         for name, nbytes, fns in cases:
-            t = _median_times(fns, repeats)
+            t = median_times(fns, repeats)
             gbs = {k: nbytes / v / 1e9 for k, v in t.items()}
             tt = gbs.get("torch")
             print(
@@ -212,7 +198,7 @@ def run_crossover(repeats: int) -> None:
     print(f"\n== crossover (ember time / numpy time; < 1 means ember wins; C_MIN={B.C_MIN}) ==")
     for k in range(12, 21):
         n = 1 << k
-        t = _median_times(_crossover_fns(n), repeats * 4)
+        t = median_times(_crossover_fns(n), repeats * 4)
         print(
             f"n={n:8d}  add {t['e_add'] / t['n_add']:5.2f}  sum {t['e_sum'] / t['n_sum']:5.2f}"
             f"  exp {t['e_exp'] / t['n_exp']:5.2f}"

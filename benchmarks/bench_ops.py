@@ -12,10 +12,9 @@ alternate, so machine noise hits all alike); ratios > 1 mean ember is slower.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_times
 
 import ember
 
@@ -23,18 +22,6 @@ try:
     import torch
 except ImportError:  # torch is an optional reference peer
     torch = None
-
-
-def _median_times(fns: dict, repeats: int) -> dict:
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _np_softmax(a, d):
@@ -182,7 +169,7 @@ def main(argv=None) -> None:
     )
     print(header)
     for name, fns in _cases(scale).items():
-        t = _median_times(fns, repeats)
+        t = median_times(fns, repeats)
         te, tn, tt = t["ember"], t["numpy"], t.get("torch")
         tt_s = f"{tt * 1e3:9.3f}" if tt else f"{'-':>9s}"
         rt = f"{te / tt:9.2f}" if tt else f"{'-':>9s}"

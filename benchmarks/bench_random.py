@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
+from _timing import median_times
 
 import ember.random as R
 from ember._C import lib
@@ -25,19 +24,6 @@ try:
     import torch
 except ImportError:  # torch is an optional reference peer
     torch = None
-
-
-def _median_times(fns: dict, repeats: int) -> dict:
-    """Median seconds per call of each function, calls interleaved round-robin."""
-    for f in fns.values():  # warm up (page faults, thread pools)
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _cases(n: int):
@@ -116,7 +102,7 @@ def main() -> None:
         print(f"\n## {threads} thread(s)")
         print(f"{'case':34s} {'ember':>8s} {'numpy':>8s} {'torch':>8s} {'np/em':>6s} {'th/em':>6s}")
         for name, fns in _cases(args.n):
-            t = _median_times({k: f for k, f in fns.items() if f}, args.repeats)
+            t = median_times({k: f for k, f in fns.items() if f}, args.repeats)
             em = t["ember"]
 
             def cell(k, t=t):

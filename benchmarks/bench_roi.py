@@ -16,21 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 
-
-def _threads_from_argv(default: str = "1") -> str:
-    for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return default
-
+from _timing import median_times, threads_from_argv
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, _threads_from_argv())
+    os.environ.setdefault(_var, threads_from_argv("1"))
 
 import numpy as np  # noqa: E402
 
@@ -94,16 +84,6 @@ def _torch_pool(torch, x, rois, scale, out):
     torch.stack(outs).sum().backward()
 
 
-def _median_times(fns, repeats):
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():  # interleaved, so load changes hit both alike
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: float(np.median(v)) for name, v in times.items()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1")
@@ -126,7 +106,7 @@ def main() -> None:
         if torch is not None:
             fns["torch align"] = lambda a=case: _torch_align(torch, *a, 2)
             fns["torch pool"] = lambda a=case: _torch_pool(torch, *a)
-        t = _median_times(fns, args.repeats)
+        t = median_times(fns, args.repeats, warmup=False)
         line = f"N={n} C={c} {hw}x{hw} K={k}: "
         for op in ("align", "pool"):
             line += f"{op} ember {t['ember ' + op] * 1e3:.0f} ms"

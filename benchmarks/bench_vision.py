@@ -33,20 +33,12 @@ import sys
 import tempfile
 import time
 
-
-def _threads_from_argv(default: str = "2") -> str:
-    for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return default
-
+from _timing import threads_from_argv
 
 # Both frameworks get the same thread budget, BLAS included: numpy's OpenBLAS (which
 # ember's nn calls for matmuls) reads these once, when numpy is first imported.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, _threads_from_argv())
+    os.environ.setdefault(_var, threads_from_argv("2"))
 
 import numpy as np  # noqa: E402
 
@@ -76,6 +68,31 @@ def load(root: str, limit: int | None) -> dict[str, np.ndarray]:
     return out
 
 
+def _train_and_test(fw, model, opt, loss_fn, data, epochs, batch):
+    """The timed part, one loop for both frameworks (``fw`` is the ember or torch module),
+    so they do the same work: ``epochs`` of Adam steps in the same batch order, then the
+    test-set accuracy."""
+    xt, yt = fw.from_numpy(data["x_train"]), fw.from_numpy(data["y_train"])
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        perm = rng.permutation(len(yt))
+        for i in range(0, len(perm), batch):
+            idx = fw.from_numpy(perm[i : i + batch])
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    train_s = time.perf_counter() - t0
+    model.eval()
+    correct = 0
+    with fw.no_grad():
+        x, y = fw.from_numpy(data["x_test"]), data["y_test"]
+        for i in range(0, len(y), 1000):
+            correct += int((model(x[i : i + 1000]).argmax(1).numpy() == y[i : i + 1000]).sum())
+    return {"train_s": train_s, "total_s": time.perf_counter() - t0, "acc": correct / len(y)}
+
+
 def run_ember(data, epochs, batch, lr, threads, weights_path):
     import ember
     import ember.nn as nn
@@ -89,25 +106,7 @@ def run_ember(data, epochs, batch, lr, threads, weights_path):
     np.savez(weights_path, **{k: v.numpy() for k, v in model.state_dict().items()})
     opt = optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    xt, yt = ember.from_numpy(data["x_train"]), ember.from_numpy(data["y_train"])
-    rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        perm = rng.permutation(len(yt))
-        for i in range(0, len(perm), batch):
-            idx = ember.from_numpy(perm[i : i + batch])
-            opt.zero_grad()
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    train_s = time.perf_counter() - t0
-    model.eval()
-    correct = 0
-    with ember.no_grad():
-        x, y = ember.from_numpy(data["x_test"]), data["y_test"]
-        for i in range(0, len(y), 1000):
-            correct += int((model(x[i : i + 1000]).argmax(1).numpy() == y[i : i + 1000]).sum())
-    return {"train_s": train_s, "total_s": time.perf_counter() - t0, "acc": correct / len(y)}
+    return _train_and_test(ember, model, opt, loss_fn, data, epochs, batch)
 
 
 def run_torch(data, epochs, batch, lr, threads, weights_path):
@@ -137,25 +136,7 @@ def run_torch(data, epochs, batch, lr, threads, weights_path):
     model.load_state_dict({k: torch.from_numpy(w[k]) for k in w.files})
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
-    rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        perm = rng.permutation(len(yt))
-        for i in range(0, len(perm), batch):
-            idx = torch.from_numpy(perm[i : i + batch])
-            opt.zero_grad()
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    train_s = time.perf_counter() - t0
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        x, y = torch.from_numpy(data["x_test"]), data["y_test"]
-        for i in range(0, len(y), 1000):
-            correct += int((model(x[i : i + 1000]).argmax(1).numpy() == y[i : i + 1000]).sum())
-    return {"train_s": train_s, "total_s": time.perf_counter() - t0, "acc": correct / len(y)}
+    return _train_and_test(torch, model, opt, loss_fn, data, epochs, batch)
 
 
 def bench_pipeline(n_images: int, workers: int) -> None:
