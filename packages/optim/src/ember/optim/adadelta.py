@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, check_nonneg, real_view, scalar_tensor, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    check_nonneg,
+    param_and_grad,
+    real_view,
+    scalar_tensor,
+    zeros_state,
+)
 
 __all__ = ["Adadelta"]
 
@@ -60,11 +67,7 @@ class Adadelta(Optimizer):
                 state["square_avg"] = zeros_state(p)
                 state["acc_delta"] = zeros_state(p)
             state["step"]._a += 1
-            a, g = real_view(p._a), real_view(g)
-            if group["maximize"]:
-                g = -g
-            if wd != 0:
-                g = g + wd * a
+            a, g = param_and_grad(p, g, group["maximize"], wd)
             sq, acc = real_view(state["square_avg"]._a), real_view(state["acc_delta"]._a)
             sq *= rho
             sq += (1 - rho) * g * g

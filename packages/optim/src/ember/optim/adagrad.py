@@ -11,6 +11,7 @@ from ember.optim.optimizer import (
     Optimizer,
     check_nonneg,
     full_state,
+    param_and_grad,
     real_view,
     scalar_tensor,
 )
@@ -76,11 +77,7 @@ class Adagrad(Optimizer):
             st = state["step"]._a
             st += 1
             step = float(st)
-            a, g = real_view(p._a), real_view(g)
-            if group["maximize"]:
-                g = -g
-            if wd != 0:
-                g = g + wd * a
+            a, g = param_and_grad(p, g, group["maximize"], wd)
             clr = lr / (1 + (step - 1) * lr_decay)
             s = real_view(state["sum"]._a)
             s += g * g

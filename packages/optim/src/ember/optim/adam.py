@@ -18,6 +18,7 @@ from ember.optim.optimizer import (
     Optimizer,
     check_betas,
     check_nonneg,
+    param_and_grad,
     real_view,
     scalar_tensor,
     zeros_state,
@@ -34,24 +35,27 @@ def lerp_(m: np.ndarray, g: np.ndarray, w: float) -> None:
         m[...] = g - (g - m) * (1 - w)
 
 
-def _prep(p, g, maximize: bool, wd: float, decoupled: bool, lr: float):
-    """Shared start of every Adam-style step: maximize, then L2 or decoupled decay."""
-    a = real_view(p._a)
-    g = real_view(g)
-    if maximize:
-        g = -g
-    if wd != 0:
-        if decoupled:
-            a *= 1 - lr * wd
-        else:
-            g = g + wd * a
-    return a, g
-
-
-def _step(state: dict) -> float:
+def _step(state: dict, p, tensors: tuple[str, ...], **scalars: float) -> float:
+    """Counts a step of parameter ``p`` and returns the new count. The first step creates
+    the state: ``step``, then the 0-d float32 ``scalars``, then zero ``tensors`` shaped
+    like ``p`` (PyTorch's key order)."""
+    if len(state) == 0:
+        state["step"] = scalar_tensor(0.0)
+        for k, v in scalars.items():
+            state[k] = scalar_tensor(v)
+        for k in tensors:
+            state[k] = zeros_state(p)
     st = state["step"]
     st._a += 1
     return float(st._a)
+
+
+def _moments_(m: np.ndarray, v: np.ndarray, g: np.ndarray, beta1: float, beta2: float) -> None:
+    """The first- and second-moment updates the Adam variants share, as PyTorch does them
+    (``lerp_``, then ``mul_`` + ``addcmul_``)."""
+    lerp_(m, g, 1 - beta1)
+    v *= beta2
+    v += (1 - beta2) * g * g
 
 
 class _AdamBase(Optimizer):
@@ -108,15 +112,10 @@ class Adam(_AdamBase):
         eps, wd, amsgrad = group["eps"], group["weight_decay"], group["amsgrad"]
         maximize, decoupled = group["maximize"], group["decoupled_weight_decay"]
         fp, fg, fm, fv, fx, fs, ft = [], [], [], [], [], [], []
+        keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         for p, g in self._with_grads(group):
             state = self.state[p]
-            if len(state) == 0:
-                state["step"] = scalar_tensor(0.0)
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zeros_state(p)
-            step = _step(state)
+            step = _step(state, p, keys)
             m, v = real_view(state["exp_avg"]._a), real_view(state["exp_avg_sq"]._a)
             vmax = real_view(state["max_exp_avg_sq"]._a) if amsgrad else None
             a, gr = real_view(p._a), real_view(g)
@@ -124,10 +123,8 @@ class Adam(_AdamBase):
                 for lst, x in zip((fp, fg, fm, fv, fx, fs, ft), (a, gr, m, v, vmax, step, p)):
                     lst.append(x)
                 continue
-            a, gr = _prep(p, g, maximize, wd, decoupled, lr)
-            lerp_(m, gr, 1 - beta1)
-            v *= beta2
-            v += (1 - beta2) * gr * gr
+            a, gr = param_and_grad(p, g, maximize, wd, decoupled, lr)
+            _moments_(m, v, gr, beta1, beta2)
             bc1 = 1 - beta1**step
             bc2_sqrt = (1 - beta2**step) ** 0.5
             if amsgrad:
@@ -227,12 +224,8 @@ class Adamax(_AdamBase):
         eps, wd = group["eps"], group["weight_decay"]
         for p, g in self._with_grads(group):
             state = self.state[p]
-            if len(state) == 0:
-                state["step"] = scalar_tensor(0.0)
-                state["exp_avg"] = zeros_state(p)
-                state["exp_inf"] = zeros_state(p)
-            step = _step(state)
-            a, g = _prep(p, g, group["maximize"], wd, False, lr)
+            step = _step(state, p, ("exp_avg", "exp_inf"))
+            a, g = param_and_grad(p, g, group["maximize"], wd, False, lr)
             m, u = real_view(state["exp_avg"]._a), real_view(state["exp_inf"]._a)
             lerp_(m, g, 1 - beta1)
             u *= beta2
@@ -286,14 +279,9 @@ class NAdam(_AdamBase):
         eps, wd, md = group["eps"], group["weight_decay"], group["momentum_decay"]
         for p, g in self._with_grads(group):
             state = self.state[p]
-            if len(state) == 0:
-                state["step"] = scalar_tensor(0.0)
-                state["mu_product"] = scalar_tensor(1.0)
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-            step = _step(state)
+            step = _step(state, p, ("exp_avg", "exp_avg_sq"), mu_product=1.0)
             bc2 = 1 - beta2**step
-            a, g = _prep(p, g, group["maximize"], wd, group["decoupled_weight_decay"], lr)
+            a, g = param_and_grad(p, g, group["maximize"], wd, group["decoupled_weight_decay"], lr)
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * md)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * md)))
             # mu_product is a float32 tensor in PyTorch: keep its rounding
@@ -301,9 +289,7 @@ class NAdam(_AdamBase):
             mp *= mu
             mu_product = float(mp)
             m, v = real_view(state["exp_avg"]._a), real_view(state["exp_avg_sq"]._a)
-            lerp_(m, g, 1 - beta1)
-            v *= beta2
-            v += (1 - beta2) * g * g
+            _moments_(m, v, g, beta1, beta2)
             denom = np.sqrt(v / bc2)
             denom += eps
             a += (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
@@ -350,16 +336,10 @@ class RAdam(_AdamBase):
         rho_inf = 2 / (1 - beta2) - 1
         for p, g in self._with_grads(group):
             state = self.state[p]
-            if len(state) == 0:
-                state["step"] = scalar_tensor(0.0)
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-            step = _step(state)
-            a, g = _prep(p, g, group["maximize"], wd, group["decoupled_weight_decay"], lr)
+            step = _step(state, p, ("exp_avg", "exp_avg_sq"))
+            a, g = param_and_grad(p, g, group["maximize"], wd, group["decoupled_weight_decay"], lr)
             m, v = real_view(state["exp_avg"]._a), real_view(state["exp_avg_sq"]._a)
-            lerp_(m, g, 1 - beta1)
-            v *= beta2
-            v += (1 - beta2) * g * g
+            _moments_(m, v, g, beta1, beta2)
             bc1 = 1 - beta1**step
             bc2 = 1 - beta2**step
             corrected = m / bc1

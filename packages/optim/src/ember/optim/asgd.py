@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ember.optim.optimizer import Optimizer, check_nonneg, real_view, scalar_tensor, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    check_nonneg,
+    param_and_grad,
+    real_view,
+    scalar_tensor,
+    zeros_state,
+)
 
 __all__ = ["ASGD"]
 
@@ -60,11 +67,7 @@ class ASGD(Optimizer):
                 state["ax"] = zeros_state(p)
             st = state["step"]._a
             st += 1
-            a, g = real_view(p._a), real_view(g)
-            if group["maximize"]:
-                g = -g
-            if wd != 0:
-                g = g + wd * a
+            a, g = param_and_grad(p, g, group["maximize"], wd)
             eta = float(state["eta"]._a)  # float32-rounded, as PyTorch reads it
             a *= 1 - lambd * eta
             a += (-eta) * g

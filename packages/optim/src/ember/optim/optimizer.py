@@ -105,6 +105,24 @@ def real_view(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def param_and_grad(
+    p: Tensor, g, maximize: bool, weight_decay: float, decoupled: bool = False, lr: float = 0.0
+):
+    """The start every update shares: ``p``'s array and the gradient as real views, the
+    gradient negated for ``maximize``, then weight decay, L2 (``g + wd * p``) or, with
+    ``decoupled``, AdamW's ``p *= 1 - lr * wd``. Returns ``(array, gradient)``."""
+    a = real_view(p._a)
+    g = real_view(g)
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        if decoupled:
+            a *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * a
+    return a, g
+
+
 class Optimizer:
     """Base class of every optimizer.
 

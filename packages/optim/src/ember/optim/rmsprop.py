@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from ember.optim.adam import lerp_
-from ember.optim.optimizer import Optimizer, check_nonneg, real_view, scalar_tensor, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    check_nonneg,
+    param_and_grad,
+    real_view,
+    scalar_tensor,
+    zeros_state,
+)
 
 __all__ = ["RMSprop"]
 
@@ -67,11 +74,7 @@ class RMSprop(Optimizer):
                 if centered:
                     state["grad_avg"] = zeros_state(p)
             state["step"]._a += 1
-            a, g = real_view(p._a), real_view(g)
-            if group["maximize"]:
-                g = -g
-            if wd != 0:
-                g = g + wd * a
+            a, g = param_and_grad(p, g, group["maximize"], wd)
             sq = real_view(state["square_avg"]._a)
             sq *= alpha
             sq += (1 - alpha) * g * g

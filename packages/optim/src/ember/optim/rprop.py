@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ember.optim.optimizer import Optimizer, full_state, real_view, scalar_tensor, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    full_state,
+    param_and_grad,
+    real_view,
+    scalar_tensor,
+    zeros_state,
+)
 
 __all__ = ["Rprop"]
 
@@ -60,9 +67,7 @@ class Rprop(Optimizer):
                 state["prev"] = zeros_state(p)
                 state["step_size"] = full_state(p, group["lr"])
             state["step"]._a += 1
-            a, g = real_view(p._a), real_view(g)
-            if group["maximize"]:
-                g = -g
+            a, g = param_and_grad(p, g, group["maximize"], 0)
             prev, size = real_view(state["prev"]._a), real_view(state["step_size"]._a)
             prod = g * prev
             factor = np.ones_like(size)
