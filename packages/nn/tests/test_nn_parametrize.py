@@ -1,6 +1,6 @@
 """ember.nn.utils.parametrize and parametrizations.weight_norm / orthogonal: names,
 right_inverse, chaining, caching, removal, state dicts (PyTorch's key names), numpy
-references written here and PyTorch 2.13 fixtures (fixtures/c)."""
+references written here and PyTorch 2.13 fixtures (fixtures/c; spectral norm's too)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import ember.nn as nn
 from ember.autograd import gradcheck, gradgradcheck
 from ember.nn.utils import parametrizations as PZ
 from ember.nn.utils import parametrize as P
+from ember.nn.utils import spectral_norm
 from ember.optim import SGD
 
 FIX = os.path.join(os.path.dirname(__file__), "fixtures", "c")
@@ -243,6 +244,12 @@ FIXTURE_CASES = {
     "orth_hh": lambda: PZ.orthogonal(nn.Linear(4, 6)),
     "orth_exp": lambda: PZ.orthogonal(nn.Linear(4, 4)),
     "orth_cayley_wide": lambda: PZ.orthogonal(nn.Linear(6, 3), orthogonal_map="cayley"),
+    # spectral norm, both the parametrization and the legacy hook (the rest of its tests
+    # are in test_nn_spectral_norm.py)
+    "sn_linear": lambda: PZ.spectral_norm(nn.Linear(5, 4), n_power_iterations=2),
+    "sn_convT": lambda: PZ.spectral_norm(nn.ConvTranspose2d(3, 2, 2)),
+    "legacy_sn": lambda: spectral_norm(nn.Linear(5, 4), n_power_iterations=3),
+    "legacy_sn_conv": lambda: spectral_norm(nn.Conv2d(2, 3, 2), dim=1),
 }
 
 
@@ -251,6 +258,7 @@ def check_fixture(name, make):
     fx = dict(np.load(os.path.join(FIX, name + ".npz")))
     E.set_default_dtype(E.float64)
     try:
+        E.manual_seed(0)
         m = make()
     finally:
         E.set_default_dtype(E.float32)

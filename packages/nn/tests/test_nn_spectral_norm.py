@@ -1,7 +1,8 @@
 """Spectral normalization: ``parametrizations.spectral_norm`` and the legacy hook
 ``utils.spectral_norm`` against a numpy power iteration written here,
-``np.linalg.svd``, and PyTorch 2.13 fixtures (fixtures/c); PyTorch's names
-(``weight_orig``/``weight_u``/``weight_v``; ``parametrizations.weight.0._u``)."""
+``np.linalg.svd``, and PyTorch's names (``weight_orig``/``weight_u``/``weight_v``;
+``parametrizations.weight.0._u``). The comparisons with PyTorch 2.13 fixtures
+(fixtures/c) run with the other parametrizations' in test_nn_parametrize.py."""
 
 from __future__ import annotations
 
@@ -100,34 +101,6 @@ def test_spectral_norm_module_gradcheck_and_gradgradcheck():
     w = E.tensor(np.random.default_rng(1).standard_normal((3, 4)), requires_grad=True)
     assert gradcheck(sn, (w,))
     assert gradgradcheck(sn, (w,))
-
-
-@pytest.mark.parametrize(
-    "name,make",
-    [
-        ("sn_linear", lambda: PZ.spectral_norm(nn.Linear(5, 4), n_power_iterations=2)),
-        ("sn_convT", lambda: PZ.spectral_norm(nn.ConvTranspose2d(3, 2, 2))),
-        ("legacy_sn", lambda: spectral_norm(nn.Linear(5, 4), n_power_iterations=3)),
-        ("legacy_sn_conv", lambda: spectral_norm(nn.Conv2d(2, 3, 2), dim=1)),
-    ],
-)
-def test_matches_torch_fixture(name, make):
-    fx = dict(np.load(os.path.join(FIX, name + ".npz")))
-    m = make64(make)
-    sd = E.load(os.path.join(FIX, name + ".pt"))
-    assert sorted(sd) == sorted(m.state_dict())
-    m.load_state_dict(sd)
-    x = E.tensor(fx["x"])
-    y = m(x)
-    np.testing.assert_allclose(arr(y), fx["y_train"], rtol=1e-10, atol=1e-12)
-    originals = [p for n, p in m.named_parameters() if "weight" in n]
-    y.sum().backward()
-    for i, p in enumerate(originals):
-        np.testing.assert_allclose(arr(p.grad), fx[f"grad{i}"], rtol=1e-9, atol=1e-12)
-    for k, v in m.state_dict().items():
-        np.testing.assert_allclose(arr(v), fx["after_" + k.replace(".", "__")], atol=1e-12)
-    m.eval()
-    np.testing.assert_allclose(arr(m(x)), fx["y_eval"], rtol=1e-10, atol=1e-12)
 
 
 def test_parametrization_state_dict_round_trip_and_remove():
