@@ -3,6 +3,7 @@ header mismatch reports, and argument/back-end errors."""
 
 import datetime
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -95,6 +96,39 @@ def test_mismatch_report_names_ranks_and_shapes():
     assert "operations do not match" in _meta.mismatch("x", ops, [0, 1])
     deep = [_meta.header("all_reduce", (1,) * 9 + (k,), np.float32) for k in (2, 3)]
     assert _meta.mismatch("all_reduce", np.stack(deep), [0, 1]) is not None
+
+
+def test_headers_are_memoized_per_signature_and_read_only():
+    h = _meta.header("all_reduce", (3, 4), np.float32, redop="SUM")
+    # the same signature, spelled with other objects, gives the same row
+    again = _meta.header("all_reduce", [3, 4], np.dtype("float32"), redop="SUM")
+    assert again.tobytes() == h.tobytes()
+    assert _meta.header("all_reduce", (3, 4), np.float32, redop="SUM") is h
+    assert not h.flags.writeable  # shared between calls: nobody may scribble on it
+    # every field that differs gives a different row
+    others = [
+        _meta.header("all_reduce", (4, 3), np.float32, redop="SUM"),
+        _meta.header("all_reduce", (3, 4), np.float64, redop="SUM"),
+        _meta.header("all_reduce", (3, 4), np.float32, redop="MAX"),
+        _meta.header("reduce", (3, 4), np.float32, 0, "SUM"),
+    ]
+    assert len({h.tobytes(), *(o.tobytes() for o in others)}) == 5
+    # the row itself, written out: op, dtype, root, redop, ndim, dims, numel, extra, spare
+    want = [_meta.OPS.index("all_reduce"), 8, -1, 0, 2, 3, 4, *[-1] * 6, 12, 0, -1]
+    assert h.tolist() == want
+
+
+def test_header_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(_meta, "_HEADERS", {})
+    monkeypatch.setattr(_meta, "_CACHE_MAX", 8)
+    rows = [_meta.header("broadcast", (k,), np.int64, 0).tobytes() for k in range(20)]
+    assert len(_meta._HEADERS) <= 8 and len(set(rows)) == 20
+    assert _meta.header("broadcast", (3,), np.int64, 0).tobytes() == rows[3]
+
+
+def test_dtype_name_matches_numpy():
+    for dt in (np.float32, np.dtype("int8"), "float64", np.dtype(ml_dtypes.bfloat16)):
+        assert _meta.dtype_name(dt) == np.dtype(dt).name
 
 
 # ----- errors without a job -----

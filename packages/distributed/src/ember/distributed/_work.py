@@ -18,11 +18,13 @@ from collections.abc import Generator
 __all__ = ["DistError", "DistTimeoutError", "Work"]
 
 # Polling spins flat out (as MPI's own waits do) but offers the CPU to other runnable
-# processes every _spin_s seconds: free when nothing else wants the core, and a
-# spinning rank cannot hold a core its peer needs for a whole scheduler slice. When
-# the ranks on this host outnumber its cores (4 ranks on 2 cores in the tests), it
-# yields after every poll. The MPI backend sets this when it starts (``set_spin``).
-_spin_s = 2e-4
+# processes every _spin_s seconds, so that a spinning rank cannot hold a core its peer
+# needs for long. Each offer costs a whole scheduler slice (milliseconds) when other
+# jobs share the host, so it comes rarely: offering every 200 us made a 4 MB
+# all-reduce (0.9 ms) take 3.3 ms at load 5 on 2 cores. When the ranks on this host
+# outnumber its cores (4 ranks on 2 cores in the tests), it yields after every poll.
+# The MPI backend sets this when it starts (``set_spin``).
+_spin_s = 1e-3
 # After this long, the peer is probably busy elsewhere: sleep between polls.
 _NAP_AFTER_S = 1.0
 _NAP_S = 2e-4
@@ -111,7 +113,7 @@ class Work:
         else:
             deadline, limit = time.monotonic() + float(timeout), float(timeout)
         while not self._done:
-            poll(self._request, deadline, lambda: self._timeout_message(limit))
+            poll(self._request, deadline, lambda: timeout_message(self._what, limit))
             self._advance()
         return True
 
@@ -120,16 +122,30 @@ class Work:
         self.wait()
         return self._result
 
-    def _timeout_message(self, limit: float) -> str:
-        return (
-            f"{self._what()} did not complete within {limit:g} s: a peer may have crashed, "
-            "hung, or called a different operation"
-        )
+
+def timeout_message(what, limit: float) -> str:
+    """The DistTimeoutError text for operation ``what()`` that ran past ``limit`` s."""
+    return (
+        f"{what()} did not complete within {limit:g} s: a peer may have crashed, "
+        "hung, or called a different operation"
+    )
+
+
+def wait_for(request, deadline: float, what, limit: float) -> None:
+    """Poll one request of a synchronous call to completion (see ``poll``)."""
+    if not request.test():
+        poll(request, deadline, lambda: timeout_message(what, limit))
 
 
 def run(gen: Generator, timeout_s: float, what, async_op: bool):
-    """Start ``gen``; return a Work for ``async_op``, else wait and return its result."""
-    work = Work(gen, timeout_s, what)
+    """Start ``gen``; return a Work for ``async_op``, else wait and return its result
+    (driven here, without a Work: fewer objects and frames on the synchronous path)."""
     if async_op:
-        return work
-    return work.result()
+        return Work(gen, timeout_s, what)
+    deadline = time.monotonic() + timeout_s
+    send = gen.send
+    try:
+        while True:
+            wait_for(send(None), deadline, what, timeout_s)
+    except StopIteration as stop:
+        return stop.value

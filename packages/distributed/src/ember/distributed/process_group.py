@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime
 import enum
 
-from . import _config, backends
+import numpy as np
+
+from . import _config, _meta, backends
 
 __all__ = [
     "ProcessGroup",
@@ -63,6 +65,14 @@ class ProcessGroup:
         self.group_rank = self._index.get(global_rank, -1)
         self.global_rank = global_rank
         self.check = _config.check_headers()  # exchange headers before each collective
+        self._table = None
+
+    def header_table(self):
+        """The receive buffer of a synchronous call's header exchange (one in flight at a
+        time per group; asynchronous calls allocate their own)."""
+        if self._table is None:
+            self._table = np.empty((self.size(), _meta.HEADER_LEN), np.int64)
+        return self._table
 
     def rank(self) -> int:
         """This process's rank in the group (-1 when it is not a member)."""
