@@ -95,20 +95,32 @@ def _mul(node, gy):
     dt = gy.dtype
     if dt.kind != "f":
         return None
-    a, b = _input(node, 0), _input(node, 1)
+    # _input inlined: this is the commonest op of all
+    a, b = node.saved_inputs
+    va, vb = node.versions
     e0, e1 = node.edges
-    ga = gb = None
-    if e0 is not None:
-        bb = _operand(b, dt)
-        if bb is None:
+    if isinstance(a, Tensor):
+        v = a._ver
+        if (0 if v is None else v[0]) != va:
+            formulas.unpack_input(node, 0)
+        a = a._a
+        if a.dtype is not dt and e1 is not None:
             return None
-        ga = sum_to(gy * bb, a.shape)
-    if e1 is not None:
-        aa = _operand(a, dt)
-        if aa is None:
+    elif type(a) not in _SCALARS:
+        return None
+    if isinstance(b, Tensor):
+        v = b._ver
+        if (0 if v is None else v[0]) != vb:
+            formulas.unpack_input(node, 1)
+        b = b._a
+        if b.dtype is not dt and e0 is not None:
             return None
-        gb = sum_to(gy * aa, b.shape)
-    return ga, gb
+    elif type(b) not in _SCALARS:
+        return None
+    return (
+        None if e0 is None else sum_to(gy * b, a.shape),
+        None if e1 is None else sum_to(gy * a, b.shape),
+    )
 
 
 def _div(node, gy):
@@ -147,14 +159,24 @@ def _neg(node, gy):
     return (-gy,)
 
 
+def _exp(node, gy):
+    if gy.dtype.kind != "f":
+        return None
+    return (gy * _output(node),)
+
+
 def _tanh(node, gy):
+    if gy.dtype.kind != "f":
+        return None
     y = _output(node)
-    return gy * (1 - y * y)
+    return (gy * (1 - y * y),)
 
 
 def _sigmoid(node, gy):
+    if gy.dtype.kind != "f":
+        return None
     y = _output(node)
-    return gy * y * (1 - y)
+    return (gy * y * (1 - y),)
 
 
 def _relu(node, gy):
@@ -210,11 +232,11 @@ BY_OP = {
     "div": _div,
     "pow": _pow,
     "neg": _neg,
-    "exp": _unary_float(lambda node, gy: gy * _output(node)),
+    "exp": _exp,
     "log": _unary_float(lambda node, gy: gy / _input(node, 0)),
     "sqrt": _unary_float(lambda node, gy: gy / (2 * _output(node))),
-    "tanh": _unary_float(_tanh),
-    "sigmoid": _unary_float(_sigmoid),
+    "tanh": _tanh,
+    "sigmoid": _sigmoid,
     "relu": _unary_float(_relu),
     "clamp": _clamp,
     "sum": _sum,

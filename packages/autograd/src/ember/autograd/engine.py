@@ -15,12 +15,16 @@ from ember.autograd.graph import Node, _anomaly
 
 _ndarray = np.ndarray
 _generic = np.generic
+_empty = np.empty
 
 
 def _ones_like(t: Tensor) -> Tensor:
     a = t._a
-    xp = np if type(a) is np.ndarray else __import__("cupy")
-    return _wrap(xp.ones(a.shape, a.dtype))
+    if type(a) is _ndarray:
+        g = _empty(a.shape, a.dtype)  # (np.ones is Python code around these two calls)
+        g.fill(1)
+        return _wrap(g)
+    return _wrap(__import__("cupy").ones(a.shape, a.dtype))
 
 
 def _make_root_grads(outputs, grad_outputs):
@@ -28,7 +32,8 @@ def _make_root_grads(outputs, grad_outputs):
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
             raise TypeError(f"outputs[{i}] must be a Tensor, got {type(out).__name__}")
-        if not out.requires_grad:
+        ag = out._ag
+        if ag is None or not ag.requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
@@ -57,15 +62,11 @@ def _make_root_grads(outputs, grad_outputs):
 
 def _collect(root_nodes):
     """Dependency counts of every node reachable from ``root_nodes`` (roots count the
-    edges from other roots only), and whether any reached node has hooks, a retained
-    gradient or an anomaly trace (those need the Tensor-level loop)."""
+    edges from other roots only)."""
     deps: dict[Node, int] = dict.fromkeys(root_nodes, 0)
     stack = list(deps)
-    plain = True
     while stack:
         node = stack.pop()
-        if node.extra is not None:
-            plain = False
         for e in node.edges:
             if type(e) is tuple:
                 child = e[0]
@@ -75,7 +76,7 @@ def _collect(root_nodes):
                     stack.append(child)
                 else:
                     deps[child] = d + 1
-    return deps, plain
+    return deps
 
 
 def run_backward(
@@ -106,15 +107,14 @@ def run_backward(
             else:
                 wanted_nodes[(fn, x._ag.output_nr)] = i
 
-    root_nodes = [out._ag.grad_fn for out, _ in roots if out._ag.grad_fn is not None]
-    deps, plain = _collect(root_nodes)
     prev_mode = state.enabled
     state.enabled = create_graph
     try:
-        if plain and not create_graph and not _anomaly.enabled:
-            walk = _walk_arrays(roots, deps, retain_graph, wanted_nodes, results)
+        # (deps None: each walk orders the nodes its own way)
+        if not create_graph and not _anomaly.enabled:
+            walk = _walk_arrays(roots, None, retain_graph, wanted_nodes, results)
         else:
-            walk = _walk(roots, deps, retain_graph, create_graph, wanted_nodes, results)
+            walk = _walk(roots, None, retain_graph, create_graph, wanted_nodes, results)
         _deliver_leaves(
             *walk,
             wanted_leaves,
@@ -152,53 +152,18 @@ def _walk(roots, deps, retain_graph, create_graph, wanted_nodes, results):
             slot = node_grads.setdefault(fn, [None] * fn.n_outputs)
             nr = out._ag.output_nr
             slot[nr] = g if slot[nr] is None else slot[nr] + g
+    if deps is None:
+        deps = _collect(list(node_grads))
     heap = [(-n.seq, n) for n in node_grads if deps[n] == 0]
     heapq.heapify(heap)
     heappop, heappush = heapq.heappop, heapq.heappush
-    Ctx = formulas.Ctx
     while heap:
         node = heappop(heap)[1]
         gys = node_grads.pop(node, None)
         if gys is None:
             gys = [None] * node.n_outputs
-        extra = node.extra
-        if extra is not None and extra.get("pre_hooks"):
-            gys = _run_pre_hooks(node, gys)
-        if results is not None:
-            for nr, g in enumerate(gys):
-                idx = wanted_nodes.get((node, nr))
-                if idx is not None:
-                    results[idx] = g
-        if extra is not None and extra.get("retained"):
-            _deliver_retained(node, gys, create_graph)
-        if node.freed:
-            _raise_freed()
+        gxs = _tensor_step(node, gys, create_graph, retain_graph, wanted_nodes, results)
         edges = node.edges
-        n_edges = len(edges)
-        if node.n_outputs == 1:
-            gy = gys[0]
-            gxs = None if gy is None else node.formula(Ctx(node, create_graph), gy)
-        elif any(g is not None for g in gys):
-            gxs = node.formula(Ctx(node, create_graph), tuple(gys))
-        else:
-            gxs = None
-        if gxs is None:
-            gxs = (None,) * n_edges
-        else:
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            if len(gxs) < n_edges:
-                gxs = gxs + (None,) * (n_edges - len(gxs))
-            if _anomaly.enabled:
-                _check_nan(node, gxs)
-        if not retain_graph:
-            node.saved_inputs = node.saved_output = None
-            node.freed = True
-        if extra is not None and extra.get("post_hooks"):
-            for h in extra["post_hooks"]:
-                r = h(gxs, tuple(gys))
-                if r is not None:
-                    gxs = tuple(r)
         i = 0
         for e in edges:
             gx = gxs[i]
@@ -224,13 +189,62 @@ def _walk(roots, deps, retain_graph, create_graph, wanted_nodes, results):
     return leaf_objs, leaf_grads
 
 
+def _tensor_step(node, gys, create_graph, retain_graph, wanted_nodes, results):
+    """One node of the Tensor-level walk: its hooks, retained gradients and formula.
+    Returns one gradient (or None) per edge."""
+    extra = node.extra
+    if extra is not None and extra.get("pre_hooks"):
+        gys = _run_pre_hooks(node, gys)
+    if results is not None:
+        for nr, g in enumerate(gys):
+            idx = wanted_nodes.get((node, nr))
+            if idx is not None:
+                results[idx] = g
+    if extra is not None and extra.get("retained"):
+        _deliver_retained(node, gys, create_graph)
+    if node.freed:
+        _raise_freed()
+    n_edges = len(node.edges)
+    Ctx = formulas.Ctx
+    if node.n_outputs == 1:
+        gy = gys[0]
+        gxs = None if gy is None else node.formula(Ctx(node, create_graph), gy)
+    elif any(g is not None for g in gys):
+        gxs = node.formula(Ctx(node, create_graph), tuple(gys))
+    else:
+        gxs = None
+    if gxs is None:
+        gxs = (None,) * n_edges
+    else:
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        if len(gxs) < n_edges:
+            gxs = gxs + (None,) * (n_edges - len(gxs))
+        if _anomaly.enabled:
+            _check_nan(node, gxs)
+    if not retain_graph:
+        node.saved_inputs = node.saved_output = None
+        node.freed = True
+    if extra is not None and extra.get("post_hooks"):
+        for h in extra["post_hooks"]:
+            r = h(gxs, tuple(gys))
+            if r is not None:
+                gxs = tuple(r)
+    return gxs
+
+
 def _walk_arrays(roots, deps, retain_graph, wanted_nodes, results):
-    """The walk for a backward that records nothing and meets no hook: gradients travel
-    as backend arrays, the commonest ops take their derivative on arrays directly
-    (``_array_formulas``), the rest run their formula on Tensors wrapped around the
-    arrays. Nodes run in the same order as :func:`_walk`'s (largest sequence number
-    first); when a node readies exactly one successor that comes next anyway, the heap is
-    skipped (the common case: a chain)."""
+    """The walk for a backward that records nothing: gradients travel as backend arrays,
+    the commonest ops take their derivative on arrays directly (``_array_formulas``),
+    the rest (and nodes with hooks) run as in :func:`_walk` on Tensors wrapped around
+    the arrays.
+
+    No dependency counts (``deps`` is unused): nodes run in decreasing sequence number
+    among those discovered so far. A consumer is always created after its inputs, so
+    every consumer of the node with the largest number has already run; the order is
+    the one :func:`_walk` takes. When a node discovers one new input that comes next
+    anyway, the heap is skipped (the common case: a chain).
+    """
     fast = _array_fns()
     grads = {}  # node -> gradient array (one output) or list of them (several)
     leaf_grads: dict[int, list] = {}
@@ -243,33 +257,35 @@ def _walk_arrays(roots, deps, retain_graph, wanted_nodes, results):
             leaf_grads.setdefault(id(out), []).append(g._a)
         else:
             _add_slot(grads, fn, ag.output_nr, g._a)
-    heap = [(-n.seq, n) for n in grads if deps[n] == 0]
+    seen = set(grads)
+    heap = [(-n.seq, n) for n in seen]
     heapq.heapify(heap)
-    heappop, heappushpop = heapq.heappop, heapq.heappushpop
+    heappop, heappush, heappushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
     node = heappop(heap)[1] if heap else None
     while node is not None:
-        if node.freed:
-            _raise_freed()
-        if node.n_outputs == 1:
+        if node.extra is not None:
+            gxs = _hooked_step(node, grads.pop(node, None), retain_graph, wanted_nodes, results)
+        elif node.n_outputs == 1:
+            if node.freed:
+                _raise_freed()
             gy = grads.pop(node, None)
-            if results is not None and gy is not None:
-                idx = wanted_nodes.get((node, 0))
-                if idx is not None:
-                    results[idx] = _tensor(gy)
             if gy is None:
                 gxs = None
             else:
+                if results is not None:
+                    idx = wanted_nodes.get((node, 0))
+                    if idx is not None:
+                        results[idx] = _tensor(gy)
                 f = fast.get(node.formula)
                 gxs = None if f is None else f(node, gy)
                 if gxs is None:
                     gxs = _unwrap(node.formula(formulas.Ctx(node, False), _tensor(gy)), node)
+            if not retain_graph:
+                node.saved_inputs = node.saved_output = None
+                node.freed = True
         else:
-            gys = grads.pop(node, None)
-            gxs = None if gys is None else _multi_output(node, gys, wanted_nodes, results)
-        if not retain_graph:
-            node.saved_inputs = node.saved_output = None
-            node.freed = True
-        ready = None
+            gxs = _hooked_step(node, grads.pop(node, None), retain_graph, wanted_nodes, results)
+        new = None
         i = -1
         for e in node.edges:
             i += 1
@@ -288,15 +304,14 @@ def _walk_arrays(roots, deps, retain_graph, wanted_nodes, results):
                     grads[child] = gx if prev is None else prev + gx
                 else:
                     _add_slot(grads, child, e[1], gx)
-            d = deps[child] - 1
-            deps[child] = d
-            if d == 0:
-                if ready is None:
-                    ready = child
+            if child not in seen:
+                seen.add(child)
+                if new is None:
+                    new = child
                 else:
-                    heapq.heappush(heap, (-child.seq, child))
-        if ready is not None:
-            node = heappushpop(heap, (-ready.seq, ready))[1] if heap else ready
+                    heappush(heap, (-child.seq, child))
+        if new is not None:
+            node = heappushpop(heap, (-new.seq, new))[1] if heap else new
         else:
             node = heappop(heap)[1] if heap else None
     for key, gs in leaf_grads.items():
@@ -305,6 +320,19 @@ def _walk_arrays(roots, deps, retain_graph, wanted_nodes, results):
             g = g + extra
         leaf_grads[key] = [_tensor(g)]
     return leaf_objs, leaf_grads
+
+
+def _hooked_step(node, gys, retain_graph, wanted_nodes, results):
+    """A node with hooks or several outputs in the array walk: :func:`_tensor_step` on
+    Tensors over the gradient arrays; its gradients come back as arrays."""
+    n = node.n_outputs
+    if gys is None:
+        gys = [None] * n
+    elif n == 1:
+        gys = [gys]
+    gys = [None if g is None else _tensor(g) for g in gys]
+    gxs = _tensor_step(node, gys, False, retain_graph, wanted_nodes, results)
+    return [g._a if isinstance(g, Tensor) else g for g in gxs]
 
 
 def _add_slot(grads, node, nr, g):
@@ -317,16 +345,6 @@ def _add_slot(grads, node, nr, g):
         slot = grads[node] = [None] * node.n_outputs
     prev = slot[nr]
     slot[nr] = g if prev is None else prev + g
-
-
-def _multi_output(node, gys, wanted_nodes, results):
-    if results is not None:
-        for nr, g in enumerate(gys):
-            idx = wanted_nodes.get((node, nr))
-            if idx is not None and g is not None:
-                results[idx] = _tensor(g)
-    ts = tuple([None if g is None else _tensor(g) for g in gys])
-    return _unwrap(node.formula(formulas.Ctx(node, False), ts), node)
 
 
 def _tensor(a) -> Tensor:
