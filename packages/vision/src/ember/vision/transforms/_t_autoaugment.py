@@ -11,6 +11,7 @@ negated with probability 1/2.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -210,6 +211,20 @@ def _randint(high: int) -> int:
     return int(ember.randint(0, high, (1,)).item())
 
 
+def _draw_op(space: dict[str, tuple[Any, bool]], bin_of: Callable[[int], int]) -> tuple[str, float]:
+    """An operation drawn uniformly from ``space`` and its magnitude, in the draw order
+    RandAugment, TrivialAugmentWide and AugMix share: the operation, then (for operations
+    with magnitudes) the bin ``bin_of(number of bins)`` picks, then a coin for the sign of
+    signed operations."""
+    names = list(space)
+    op_name = names[_randint(len(names))]
+    magnitudes, signed = space[op_name]
+    magnitude = float(magnitudes[bin_of(len(magnitudes))]) if magnitudes is not None else 0.0
+    if signed and _randint(2):
+        magnitude = -magnitude
+    return op_name, magnitude
+
+
 class _Augment(_Simple):
     def __init__(self, interpolation: Any, fill: Any) -> None:
         self.interpolation = as_mode(interpolation)
@@ -298,13 +313,8 @@ class RandAugment(_Augment):
     def __call__(self, img: Any) -> Any:
         fill, h, w = self._prepare(img)
         space = _space(self.num_magnitude_bins, h, w, wide=False, identity=True, invert=False)
-        names = list(space)
         for _ in range(self.num_ops):
-            op_name = names[_randint(len(names))]
-            magnitudes, signed = space[op_name]
-            magnitude = float(magnitudes[self.magnitude]) if magnitudes is not None else 0.0
-            if signed and _randint(2):
-                magnitude = -magnitude
+            op_name, magnitude = _draw_op(space, lambda n: self.magnitude)
             img = apply_op(img, op_name, magnitude, self.interpolation, fill)
         return img
 
@@ -332,12 +342,7 @@ class TrivialAugmentWide(_Augment):
     def __call__(self, img: Any) -> Any:
         fill, h, w = self._prepare(img)
         space = _space(self.num_magnitude_bins, h, w, wide=True, identity=True, invert=False)
-        names = list(space)
-        op_name = names[_randint(len(names))]
-        magnitudes, signed = space[op_name]
-        magnitude = float(magnitudes[_randint(len(magnitudes))]) if magnitudes is not None else 0.0
-        if signed and _randint(2):
-            magnitude = -magnitude
+        op_name, magnitude = _draw_op(space, _randint)
         return apply_op(img, op_name, magnitude, self.interpolation, fill)
 
 
@@ -437,7 +442,6 @@ class AugMix(_Augment):
         batch = img.reshape(-1, *shape[-3:]) if len(shape) >= 3 else img.reshape(1, 1, *shape)
         b = int(batch.shape[0])
         space = self.space(h, w)
-        names = list(space)
         m = dirichlet(self.alpha, 2, b)  # (original, augmented) weight per image
         weights = dirichlet(self.alpha, self.mixture_width, b) * m[:, 1:]
         x = batch.detach().numpy()
@@ -446,13 +450,7 @@ class AugMix(_Augment):
             aug = batch
             depth = self.chain_depth if self.chain_depth > 0 else 1 + _randint(3)
             for _ in range(depth):
-                op_name = names[_randint(len(names))]
-                magnitudes, signed = space[op_name]
-                magnitude = (
-                    float(magnitudes[_randint(self.severity)]) if magnitudes is not None else 0.0
-                )
-                if signed and _randint(2):
-                    magnitude = -magnitude
+                op_name, magnitude = _draw_op(space, lambda n: _randint(self.severity))
                 aug = apply_op(aug, op_name, magnitude, self.interpolation, fill)
             mix = mix + weights[:, i, None, None, None] * aug.detach().numpy()
         out = ember.from_numpy(np.ascontiguousarray(mix.astype(x.dtype).reshape(shape)))
