@@ -18,6 +18,7 @@ import ember.nn as nn
 import ember.nn.functional as F
 
 from ._weights import WeightsMeta
+from .efficientnet import _B0_STAGES
 
 __all__ = ["EfficientNetLite", "MBConvBlock", "efficientnet_lite0", "LITE0_META"]
 
@@ -28,17 +29,6 @@ LITE0_META = WeightsMeta(
     std=(128.0 / 255.0,) * 3,
     metrics={"acc@1": 75.1},
 )
-
-# (repeats, kernel, stride, expand ratio, in, out) per stage: EfficientNet-B0's blocks.
-_LITE0_STAGES = [
-    (1, 3, 1, 1, 32, 16),
-    (2, 3, 2, 6, 16, 24),
-    (2, 5, 2, 6, 24, 40),
-    (3, 3, 2, 6, 40, 80),
-    (3, 5, 1, 6, 80, 112),
-    (4, 5, 2, 6, 112, 192),
-    (1, 3, 1, 6, 192, 320),
-]
 
 
 class SameConv2d(nn.Conv2d):
@@ -103,7 +93,7 @@ class EfficientNetLite(nn.Module):
         self._conv_stem = SameConv2d(3, 32, 3, 2, bias=False)
         self._bn0 = _bn(32)
         blocks = []
-        for repeats, k, s, e, cin, cout in _LITE0_STAGES:
+        for e, k, s, cin, cout, repeats in _B0_STAGES:  # Lite0 keeps B0's stages
             for i in range(repeats):
                 blocks.append(MBConvBlock(cin if i == 0 else cout, cout, k, s if i == 0 else 1, e))
         self._blocks = nn.ModuleList(blocks)

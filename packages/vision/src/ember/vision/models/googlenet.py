@@ -10,7 +10,7 @@ import ember.nn as nn
 import ember.nn.functional as F
 
 from ._weights import resolve_weights, weights_enum
-from .inception import BasicConv2d, transform_input_like_google
+from .inception import BasicConv2d, init_trunc_normal_, transform_input_like_google
 
 __all__ = ["GoogLeNet", "GoogLeNetOutputs", "GoogLeNet_Weights", "googlenet"]
 
@@ -125,12 +125,7 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(1024, num_classes)
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d | nn.Linear):
-                    nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
+            init_trunc_normal_(self, 0.01)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor | GoogLeNetOutputs:
         """Logits ``(N, num_classes)``; in training with aux heads, ``(logits, aux2, aux1)``."""

@@ -184,6 +184,19 @@ _TRUNK = (
 )  # fmt: skip
 
 
+def init_trunc_normal_(model: nn.Module, std: float) -> None:
+    """GoogLeNet's and Inception v3's initialization, in module order: convolution and
+    linear weights from N(0, std) truncated to [-2, 2] (a layer's own ``stddev``
+    attribute overrides ``std``), batch norms 1 and 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            std_m = getattr(m, "stddev", std)
+            nn.init.trunc_normal_(m.weight, mean=0.0, std=std_m, a=-2, b=2)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 class Inception3(nn.Module):
     """Inception v3 for ``(N, 3, H, W)`` images (H, W >= 75; 299 for the auxiliary head).
 
@@ -230,13 +243,7 @@ class Inception3(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(2048, num_classes)
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d | nn.Linear):
-                    std = getattr(m, "stddev", 0.1)
-                    nn.init.trunc_normal_(m.weight, mean=0.0, std=std, a=-2, b=2)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
+            init_trunc_normal_(self, 0.1)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor | InceptionOutputs:
         """Logits ``(N, num_classes)``; in training with ``AuxLogits``, ``(logits, aux)``."""

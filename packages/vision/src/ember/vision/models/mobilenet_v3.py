@@ -10,7 +10,7 @@ import ember.nn as nn
 
 from ._blocks import Conv2dNormActivation, SqueezeExcitation
 from ._weights import load_weights, resolve_weights, weights_enum
-from .mobilenet import make_divisible
+from .mobilenet import init_weights_, make_divisible
 
 __all__ = [
     "InvertedResidualConfig",
@@ -112,17 +112,7 @@ class MobileNetV3(nn.Module):
             nn.Dropout(dropout, inplace=True),
             nn.Linear(last_channel, num_classes),
         )
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights_(self)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
         """Logits ``(N, num_classes)``."""
