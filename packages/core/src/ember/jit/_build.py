@@ -125,6 +125,14 @@ def _build(source: str, cdef: str, modname: str, root: Path, final: Path) -> Non
         import cffi
     except ImportError as exc:  # pragma: no cover - cffi is a core dependency
         raise RuntimeError("ember.jit needs cffi to compile kernels: pip install cffi") from exc
+    try:  # cffi compiles through setuptools (distutils is gone from Python 3.12)
+        import setuptools  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        if sys.version_info >= (3, 12):
+            raise RuntimeError(
+                "ember.jit compiles kernels with cffi, which needs setuptools on Python "
+                "3.12+: pip install setuptools"
+            ) from None
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=root))

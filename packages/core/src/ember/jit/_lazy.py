@@ -251,6 +251,8 @@ def force(roots: list[Node]):
         if n.buf is not None or (t is not None and t._node is n):
             seen.add(id(n))
             outs.append(n)
+    if not outs:  # everything asked for was computed already
+        return None
     canon, nodes, sig = _codegen.canonicalize(order)
     index = {id(n): i for i, n in enumerate(nodes)}
     key = (sig, tuple(index[id(canon[id(n)])] for n in outs))
