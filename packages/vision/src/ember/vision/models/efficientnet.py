@@ -15,7 +15,7 @@ import ember.nn as nn
 
 from ._blocks import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
 from ._weights import load_weights, resolve_weights, weights_enum
-from .mobilenet import make_divisible
+from .mobilenet import init_weights_, make_divisible
 
 __all__ = [
     "EfficientNet",
@@ -126,18 +126,7 @@ class EfficientNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(dropout, inplace=True), nn.Linear(head, num_classes)
         )
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                r = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -r, r)
-                nn.init.zeros_(m.bias)
+        init_weights_(self, linear_uniform=True)
 
     def forward(self, x: ember.Tensor) -> ember.Tensor:
         """Logits ``(N, num_classes)``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ember
@@ -55,9 +56,10 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
-def init_weights_(model: nn.Module) -> None:
-    """MobileNet v2's and v3's initialization, in module order: convolutions
-    Kaiming-normal (fan_out) with zero bias, batch norms 1 and 0, linear layers N(0, 0.01)
+def init_weights_(model: nn.Module, linear_uniform: bool = False) -> None:
+    """MobileNet v2's and v3's initialization (EfficientNet's with ``linear_uniform``), in
+    module order: convolutions Kaiming-normal (fan_out) with zero bias, batch norms 1 and
+    0, linear weights N(0, 0.01) (``linear_uniform``: U(-r, r), ``r = 1 / sqrt(out)``)
     with zero bias."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
@@ -68,7 +70,11 @@ def init_weights_(model: nn.Module) -> None:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
+            if linear_uniform:
+                r = 1.0 / math.sqrt(m.out_features)
+                nn.init.uniform_(m.weight, -r, r)
+            else:
+                nn.init.normal_(m.weight, 0, 0.01)
             nn.init.zeros_(m.bias)
 
 
