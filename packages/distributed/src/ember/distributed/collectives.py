@@ -148,7 +148,7 @@ def _agree_now(g: ProcessGroup, name: str, header: np.ndarray, deadline: float, 
     """``_agree`` for a synchronous call (size > 1, checks on), waited for here. The
     exchange completes before any data moves: a collective whose ranks pass different
     counts is undefined behaviour in MPI, so it must never start."""
-    table = g.header_table()
+    table = g._table if g._table is not None else g.header_table()
     _work.wait_for(g.backend.meta_allgather(header, table), deadline, what, g.timeout_s)
     if table.tobytes() != header.tobytes() * len(table):
         raise DistError(_meta.mismatch(name, table, g.ranks))
@@ -198,7 +198,8 @@ def all_reduce(
     a = _array(g, tensor, "all_reduce")
     op = _op(op, "all_reduce", a.dtype)
     header = _meta.header("all_reduce", a.shape, a.dtype, redop=op.value)
-    if async_op or not _in_place(a) or g.size() == 1:
+    size = len(g.ranks)
+    if async_op or size == 1 or not _in_place(a):
         steps = _all_reduce_steps(g, tensor, a, op, header)
         return _run(g, steps, "all_reduce", a, async_op)
     # The synchronous call on a tensor the engine reduces in place, written out: every
@@ -209,9 +210,11 @@ def all_reduce(
     what = _what(g, "all_reduce", a)
     if g.check:
         _agree_now(g, "all_reduce", header, deadline, what)
-    _work.wait_for(g.backend.allreduce(a, _engine_op(op)), deadline, what, limit)
     if op is ReduceOp.AVG:
-        a /= g.size()
+        _work.wait_for(g.backend.allreduce(a, "SUM"), deadline, what, limit)
+        a /= size
+    else:
+        _work.wait_for(g.backend.allreduce(a, op.value), deadline, what, limit)
     tensor._bump()
 
 
