@@ -47,6 +47,8 @@ CASES = {
     "sum_keepdim": (lambda a: a.sum((0, 2), keepdim=True), [(2, 3, 2)], None),
     "mean_dim": (lambda a: a.mean(-1), [(2, 3)], None),
     "mean_all": (lambda a: a.mean(), [(4,)], None),
+    "mm": (lambda a, b: a.mm(b), [(3, 4), (4, 2)], None),
+    "matmul": (lambda a, b: a @ b, [(3, 4), (4, 2)], None),
     "chain": (
         lambda a: ((a * 2.0 + 1.0).tanh() * a).exp().sub(a).sigmoid().pow(2) + a,
         [(3,)],
@@ -179,3 +181,29 @@ def test_multi_output_node_and_custom_function_in_array_walk():
 
     (Square.apply(vals) * 3.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["mm", "matmul"])
+@pytest.mark.parametrize("needs", [(True, True), (False, True), (True, False)])
+def test_matrix_products_compute_the_needed_gradients(op, needs):
+    a = ember.from_numpy(RNG.standard_normal((4, 3))).requires_grad_(needs[0])
+    b = ember.from_numpy(RNG.standard_normal((3, 5))).requires_grad_(needs[1])
+    gy = RNG.standard_normal((4, 5))
+    y = getattr(ember, op)(a, b)
+    y.backward(ember.from_numpy(gy))
+    if needs[0]:
+        np.testing.assert_allclose(a.grad.numpy(), gy @ b.detach().numpy().T, rtol=1e-12)
+    else:
+        assert a.grad is None
+    if needs[1]:
+        np.testing.assert_allclose(b.grad.numpy(), a.detach().numpy().T @ gy, rtol=1e-12)
+    else:
+        assert b.grad is None
+
+
+def test_batched_matmul_takes_the_formula_path():
+    a, b = leaf((2, 4, 3), "float64"), leaf((3, 5), "float64")
+    fast = _grads(ember.matmul, [a, b], create_graph=False)
+    slow = _grads(ember.matmul, [a, b], create_graph=True)
+    for f, s in zip(fast, slow):
+        np.testing.assert_allclose(f.numpy(), s.detach().numpy(), rtol=1e-12)

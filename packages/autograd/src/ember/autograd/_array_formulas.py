@@ -144,6 +144,15 @@ def _pow(node, gy):
     return (sum_to(gy * b * a ** (b - 1), a.shape), None)
 
 
+def _mm(node, gy):
+    # Only the products an edge needs (``x @ w`` with a constant x needs one, not two).
+    a, b = _input(node, 0), _input(node, 1)
+    if a.ndim != 2 or b.ndim != 2 or a.dtype is not gy.dtype or b.dtype is not gy.dtype:
+        return None
+    e0, e1 = node.edges
+    return (None if e0 is None else gy @ b.T, None if e1 is None else a.T @ gy)
+
+
 def _unary_float(rule):
     """A one-input derivative that needs numpy and ember to agree on float scalars."""
 
@@ -231,6 +240,8 @@ BY_OP = {
     "mul": _mul,
     "div": _div,
     "pow": _pow,
+    "mm": _mm,
+    "matmul": _mm,
     "neg": _neg,
     "exp": _exp,
     "log": _unary_float(lambda node, gy: gy / _input(node, 0)),
