@@ -290,25 +290,47 @@ def _plan() -> list:
     return plan
 
 
+def _groups() -> list:
+    """The plan grouped by namespace: [(namespace, [(name, eager, lazy), ...]), ...]."""
+    plan = _plan()
+    if _GROUPS[0] is not plan:
+        by_ns: dict[int, tuple] = {}
+        for ns, name, eager, lazy_fn in plan:
+            by_ns.setdefault(id(ns), (ns, []))[1].append((name, eager, lazy_fn))
+        _GROUPS[:] = [plan, list(by_ns.values())]
+    return _GROUPS[1]
+
+
+_GROUPS: list = [None, None]
+
+
 def _patch() -> None:
-    tensor_dict = Tensor.__dict__
-    for ns, name, eager, lazy_fn in _plan():
+    # the swap runs at every block entry and exit: tight loops, one saved list per namespace
+    for ns, items in _groups():
+        done = []
         if ns is Tensor:
-            if tensor_dict.get(name) is eager:
-                _saved.append((ns, name, eager))
-                setattr(Tensor, name, lazy_fn)
-        elif ns.get(name) is eager:
-            _saved.append((ns, name, eager))
-            ns[name] = lazy_fn
+            get = Tensor.__dict__.get
+            for name, eager, lazy_fn in items:
+                if get(name) is eager:
+                    setattr(Tensor, name, lazy_fn)
+                    done.append((name, eager))
+        else:
+            get = ns.get
+            for name, eager, lazy_fn in items:
+                if get(name) is eager:
+                    ns[name] = lazy_fn
+                    done.append((name, eager))
+        _saved.append((ns, done))
 
 
 def _unpatch() -> None:
     while _saved:
-        ns, name, obj = _saved.pop()
+        ns, done = _saved.pop()
         if ns is Tensor:
-            setattr(Tensor, name, obj)
+            for name, eager in done:
+                setattr(Tensor, name, eager)
         else:
-            ns[name] = obj
+            ns.update(done)
 
 
 class lazy:  # noqa: N801 - used like a function, as torch.no_grad is
