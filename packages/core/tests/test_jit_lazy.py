@@ -337,3 +337,13 @@ def test_reused_result_buffers_never_alias_live_results():
     np.testing.assert_array_equal(r2.numpy(), keep)
     np.testing.assert_allclose(view, (xs[0].numpy() * 2 + 1)[::2])
     np.testing.assert_allclose(r3.numpy(), xs[3].numpy() * 2 + 1)
+
+
+def test_bad_shapes_in_where_and_clamp_raise_what_eager_raises():
+    x, lo = _x(3, 4), _x(5)
+    for f in (lambda: ember.clamp(x, lo, None), lambda: ember.where(x > 0, x, lo)):
+        with pytest.raises(Exception) as eager:
+            f()
+        with pytest.raises(type(eager.value)) as lazy, ember.jit.lazy():
+            f()
+        assert str(lazy.value) == str(eager.value)

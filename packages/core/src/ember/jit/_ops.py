@@ -211,8 +211,10 @@ def clamp(input, lo, hi):
     rt = _dtype.result_type(*metas).np
     if rt not in SUPPORTED or rt.kind == "b":
         return None
-    shapes = [n.shape] + [o.shape for o in ops if isinstance(o, Node)]
-    shape = _broadcast("clamp", shapes, f"clamp: shapes {shapes} do not broadcast together")
+    try:
+        shape = tuple(np.broadcast_shapes(n.shape, *(o.shape for o in ops if isinstance(o, Node))))
+    except ValueError:
+        return None  # eager raises its own error (numpy's ValueError today)
     args = (n, *(o if isinstance(o, Node) else const_node(o, rt) for o in ops))
     out = new_lazy(Node("clamp", args, shape, rt, params=(lo is not None, hi is not None)))
     if _grad(input, lo, hi):
