@@ -17,6 +17,7 @@ it is inlined into its users, never stored (dead-code elimination by liveness).
 from __future__ import annotations
 
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -232,10 +233,18 @@ def _pending_roots() -> list[Node]:
     return roots + _State.pinned
 
 
+_force_lock = threading.RLock()
+
+
 def force(roots: list[Node]):
     """Compute ``roots`` (pending nodes) together with everything else still pending and
     referenced: one data access runs all the work queued so far, in as few kernels as
     the graphs allow (gradients of several leaves share most of their graph)."""
+    with _force_lock:  # graphs are shared state: one evaluation at a time
+        return _force(roots)
+
+
+def _force(roots: list[Node]):
     order = _codegen.topo(list(roots) + _pending_roots())
     if not order:
         return None

@@ -13,6 +13,7 @@ reference count of the block says whether anything still uses it). At most
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 
@@ -20,6 +21,7 @@ POOL_MIN = 1 << 18
 POOL_MAX = 1 << 30
 _blocks: dict[int, list] = {}  # nbytes -> blocks (uint8 arrays owning their memory)
 _U8 = np.dtype(np.uint8)
+_lock = threading.Lock()  # two threads must never be handed the same idle block
 
 
 def empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
@@ -30,14 +32,15 @@ def empty(shape: tuple, dtype: np.dtype) -> np.ndarray:
         n *= s
     if n < POOL_MIN:
         return np.empty(shape, dtype)
-    blocks = _blocks.setdefault(n, [])
-    for b in blocks:
-        if sys.getrefcount(b) == 3:  # the list, this loop's name, getrefcount's argument
-            return b.view(dtype).reshape(shape)
-    _trim()
-    b = np.empty(n, _U8)
-    blocks.append(b)
-    return b.view(dtype).reshape(shape)
+    with _lock:
+        blocks = _blocks.setdefault(n, [])
+        for b in blocks:
+            if sys.getrefcount(b) == 3:  # the list, this loop's name, getrefcount's argument
+                return b.view(dtype).reshape(shape)
+        _trim()
+        b = np.empty(n, _U8)
+        blocks.append(b)
+        return b.view(dtype).reshape(shape)
 
 
 def _trim() -> None:
