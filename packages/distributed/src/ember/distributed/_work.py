@@ -44,9 +44,10 @@ class DistTimeoutError(DistError, TimeoutError):
     """An operation did not complete before its group's timeout."""
 
 
-def poll(request, deadline: float, describe) -> None:
+def poll(request, deadline: float, what, limit: float) -> None:
     """Return once ``request.test()`` is true; raise DistTimeoutError past ``deadline``
-    (a ``time.monotonic()`` value). ``describe()`` names the operation for the error."""
+    (a ``time.monotonic()`` value). ``what()`` names the operation for the error, whose
+    time limit was ``limit`` seconds."""
     test = request.test
     if test():
         return
@@ -59,7 +60,7 @@ def poll(request, deadline: float, describe) -> None:
         if now < next_yield:
             continue  # flat out, like MPI's own waits
         if now > deadline:
-            raise DistTimeoutError(describe())
+            raise DistTimeoutError(timeout_message(what, limit))
         if now > nap_after:
             time.sleep(_NAP_S)
         else:
@@ -113,7 +114,7 @@ class Work:
         else:
             deadline, limit = time.monotonic() + float(timeout), float(timeout)
         while not self._done:
-            poll(self._request, deadline, lambda: timeout_message(self._what, limit))
+            poll(self._request, deadline, self._what, limit)
             self._advance()
         return True
 
@@ -134,7 +135,7 @@ def timeout_message(what, limit: float) -> str:
 def wait_for(request, deadline: float, what, limit: float) -> None:
     """Poll one request of a synchronous call to completion (see ``poll``)."""
     if not request.test():
-        poll(request, deadline, lambda: timeout_message(what, limit))
+        poll(request, deadline, what, limit)
 
 
 def run(gen: Generator, timeout_s: float, what, async_op: bool):

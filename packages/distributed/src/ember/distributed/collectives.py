@@ -11,6 +11,7 @@ also more accurate than reducing in 16 bits). Ranks (``src``, ``dst``) are globa
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -19,7 +20,7 @@ from ember import Tensor
 
 from . import _meta, _work
 from ._work import DistError, Work
-from .process_group import ProcessGroup, ReduceOp, _resolve
+from .process_group import ProcessGroup, ReduceOp, _resolve, _state
 
 __all__ = [
     "all_gather",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 _HALF = ("float16", "bfloat16")
+_AVG = ReduceOp.AVG
+_clock = time.monotonic
 
 
 # ----- shared helpers -----
@@ -102,7 +105,7 @@ _VALID_OPS: set = set()
 def _op(op, name: str, dtype) -> ReduceOp:
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{name}: op must be an ember.distributed.ReduceOp, got {op!r}")
-    if (op, dtype) in _VALID_OPS:
+    if (op._value_, dtype) in _VALID_OPS:
         return op
     dname = _meta.dtype_name(dtype)
     kind = np.dtype(dtype).kind if dname not in _HALF else "f"
@@ -113,7 +116,7 @@ def _op(op, name: str, dtype) -> ReduceOp:
     if op in (ReduceOp.MIN, ReduceOp.MAX) and kind == "c":
         raise TypeError(f"{name}: ReduceOp.{op.name} is undefined for complex tensors ({dtype})")
     if len(_VALID_OPS) < 1024:
-        _VALID_OPS.add((op, dtype))
+        _VALID_OPS.add((op._value_, dtype))  # the enum's own hash runs in Python
     return op
 
 
@@ -144,29 +147,13 @@ def _agree(g: ProcessGroup, name: str, header: np.ndarray):
         raise DistError(message)
 
 
-def _agree_now(g: ProcessGroup, name: str, header: np.ndarray, deadline: float, what) -> None:
-    """``_agree`` for a synchronous call (size > 1, checks on), waited for here. The
-    exchange completes before any data moves: a collective whose ranks pass different
-    counts is undefined behaviour in MPI, so it must never start."""
-    table = g._table if g._table is not None else g.header_table()
-    _work.wait_for(g.backend.meta_allgather(header, table), deadline, what, g.timeout_s)
-    if table.tobytes() != header.tobytes() * len(table):
-        raise DistError(_meta.mismatch(name, table, g.ranks))
-
-
-def _in_place(a) -> bool:
-    """True when the engine can reduce ``a`` itself: contiguous, writeable, not 16-bit."""
-    flags = a.flags
-    writeable = getattr(flags, "writeable", True)  # CuPy arrays have no such flag
-    return flags.c_contiguous and writeable and _meta.dtype_name(a.dtype) not in _HALF
+def _describe(g: ProcessGroup, name: str, a=None) -> str:
+    on = f" of shape {tuple(a.shape)} ({a.dtype})" if a is not None else ""
+    return f"{name}{on} on rank {g.global_rank} (group ranks {g.ranks})"
 
 
 def _what(g: ProcessGroup, name: str, a=None):
-    def describe() -> str:
-        on = f" of shape {tuple(a.shape)} ({a.dtype})" if a is not None else ""
-        return f"{name}{on} on rank {g.global_rank} (group ranks {g.ranks})"
-
-    return describe
+    return functools.partial(_describe, g, name, a)
 
 
 def _run(g: ProcessGroup, steps, name: str, a, async_op: bool):
@@ -194,27 +181,40 @@ def all_reduce(
     tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False
 ) -> Work | None:
     """Combine ``tensor`` across the group with ``op``; every rank gets the result."""
-    g = _member(group, "all_reduce")
+    g = _state.world if group is None else None
+    if g is None or g.group_rank < 0:
+        g = _member(group, "all_reduce")
     a = _array(g, tensor, "all_reduce")
-    op = _op(op, "all_reduce", a.dtype)
-    header = _meta.header("all_reduce", a.shape, a.dtype, redop=op.value)
+    dtype = a.dtype
+    if op.__class__ is not ReduceOp or (op._value_, dtype) not in _VALID_OPS:
+        op = _op(op, "all_reduce", dtype)
+    header = _meta.header("all_reduce", a.shape, dtype, -1, op._value_)
     size = len(g.ranks)
-    if async_op or size == 1 or not _in_place(a):
+    flags = a.flags
+    in_place = flags.c_contiguous and getattr(flags, "writeable", True)
+    if async_op or size == 1 or not in_place or _meta.dtype_name(dtype) in _HALF:
         steps = _all_reduce_steps(g, tensor, a, op, header)
         return _run(g, steps, "all_reduce", a, async_op)
-    # The synchronous call on a tensor the engine reduces in place, written out: every
-    # Python step here runs with caches the data just flushed, and costs ~10x what it
-    # does warm (measured: 30 us before the request went out, 15% of a 1 MB reduce).
-    limit = g.timeout_s
-    deadline = time.monotonic() + limit
-    what = _what(g, "all_reduce", a)
+    # The synchronous call on a tensor the engine reduces in place, written out: each
+    # Python step here runs on caches the data just flushed and costs several times
+    # what it does warm (the generator path spent 30 us before the request went out,
+    # 15% of a 1 MB reduce), so this path is one function with few calls.
+    backend, limit = g.backend, g.timeout_s
+    deadline = _clock() + limit
     if g.check:
-        _agree_now(g, "all_reduce", header, deadline, what)
-    if op is ReduceOp.AVG:
-        _work.wait_for(g.backend.allreduce(a, "SUM"), deadline, what, limit)
+        # Before any data moves: ranks passing different counts to one MPI collective
+        # is undefined behaviour, so a mismatch must stop the call here.
+        table = g._table if g._table is not None else g.header_table()
+        req = backend.meta_allgather(header, table)
+        if not req.test():
+            _work.poll(req, deadline, _what(g, "all_reduce", a), limit)
+        if table.tobytes() != header.tobytes() * size:
+            raise DistError(_meta.mismatch("all_reduce", table, g.ranks))
+    req = backend.allreduce(a, "SUM" if op is _AVG else op._value_)
+    if not req.test():
+        _work.poll(req, deadline, _what(g, "all_reduce", a), limit)
+    if op is _AVG:
         a /= size
-    else:
-        _work.wait_for(g.backend.allreduce(a, op.value), deadline, what, limit)
     tensor._bump()
 
 

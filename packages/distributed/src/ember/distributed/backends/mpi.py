@@ -86,6 +86,7 @@ class MPIBackend:
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         m = self.MPI
+        self._in_place = m.IN_PLACE
         self._ops = {"SUM": m.SUM, "PRODUCT": m.PROD, "MIN": m.MIN, "MAX": m.MAX}
         self._ops.update({"BAND": m.BAND, "BOR": m.BOR, "BXOR": m.BXOR})
         # MPI reduces C bools only with logical operations.
@@ -97,7 +98,8 @@ class MPIBackend:
 
     # ----- collectives: each returns a request -----
     def allreduce(self, a: np.ndarray, op: str):
-        return _Request(self.comm.Iallreduce(self.MPI.IN_PLACE, a, self._op(op, a.dtype)))
+        mop = (self._bool_ops if a.dtype.kind == "b" else self._ops)[op]
+        return _Request(self.comm.Iallreduce(self._in_place, a, mop))
 
     def broadcast(self, a: np.ndarray, root: int):
         return _Request(self.comm.Ibcast(_bytes(a), root))
