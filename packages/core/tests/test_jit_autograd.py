@@ -171,3 +171,13 @@ class _Null:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_softmax_gradients_under_lazy_match_eager():
+    x = RNG.standard_normal((6, 10))
+    w = RNG.standard_normal((6, 10))
+    _compare(
+        lambda x, w: (ember.softmax(x, 1) * w).sum() + (ember.log_softmax(x, 0) * w).sum(),
+        [x, w],
+        rtol=1e-10,
+    )

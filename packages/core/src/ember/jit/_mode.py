@@ -140,6 +140,14 @@ def _reduce(name, eager, default_dim):
     return _named(op, eager)
 
 
+def _softmax(eager, log):
+    def softmax(input, dim, dtype=None):
+        r = _ops.softmax(input, dim, dtype, log)
+        return eager(input, dim, dtype) if r is None else r
+
+    return _named(softmax, eager)
+
+
 def _inplace(eager):
     def op(self, *args, **kw):
         flush()
@@ -153,7 +161,7 @@ def table() -> dict:
     global _TABLE
     if _TABLE is not None:
         return _TABLE
-    from ember._ops import convert, index, math, reduce
+    from ember._ops import convert, index, math, math_ext, reduce
 
     t = {}
 
@@ -170,6 +178,8 @@ def table() -> dict:
     put(index.where, _where(index.where))
     put(math.clamp, _clamp(math.clamp))
     put(convert.to, _to(convert.to))
+    put(math_ext.softmax, _softmax(math_ext.softmax, False))
+    put(math_ext.log_softmax, _softmax(math_ext.log_softmax, True))
     for name, default in (("sum", None), ("mean", None), ("amax", ()), ("amin", ())):
         put(getattr(reduce, name), _reduce(name, getattr(reduce, name), default))
     _TABLE = t

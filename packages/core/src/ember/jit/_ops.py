@@ -300,3 +300,33 @@ def unreduce(gy, shape, dims, keepdim):
     except ValueError:
         return None
     return new_lazy(Node("expand", (n,), shape, n.dtype))
+
+
+def softmax(input, dim, dtype, log: bool):
+    """``softmax``/``log_softmax`` along ``dim`` as one lazy graph (max, then the sum of
+    exponentials, then the result: three fused passes) recorded under eager's op name,
+    or None for eager's version (a dtype argument, half precision, 0-d or empty)."""
+    from ember._tensor import _wrap_dim
+
+    n = _leaf(input)
+    if dtype is not None or n is None or n.dtype.kind != "f" or not n.shape:
+        return None
+    if int(np.prod(n.shape)) == 0:
+        return None
+    d = _wrap_dim(dim, len(n.shape))
+    dt, shape = n.dtype, n.shape
+    keep = tuple(1 if i == d else s for i, s in enumerate(shape))
+    m = Node("amax", (n,), keep, dt, params=((d,), True))
+    # a row whose max is not finite (all -inf, or inf) subtracts 0, as eager does
+    m = Node("where", (Node("isfinite", (m,), keep, BOOL, dt), m, const_node(0, dt)), keep, dt)
+    s = Node("sub", (n, m), shape, dt)
+    e = Node("exp", (s,), shape, dt)
+    total = Node("sum", (e,), keep, dt, params=((d,), True))
+    if log:
+        out = Node("sub", (s, Node("log", (total,), keep, dt)), shape, dt)
+    else:
+        out = Node("div", (e, total), shape, dt)
+    t = new_lazy(out)
+    if input._ag is not None:
+        record("log_softmax" if log else "softmax", t, (input,), d)
+    return t
