@@ -15,13 +15,24 @@ im2col, and PyTorch's ``fold``.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 
 import numpy as np
 
 from ember import _nn_kernels_base as _b
+from ember._C import ffi, lib
 
-__all__ = ["col2im", "conv_output_shape", "im2col"]
+__all__ = [
+    "col2im",
+    "conv_output_shape",
+    "convw_available",
+    "convw_forward",
+    "convw_input_grad",
+    "convw_weight_grad",
+    "im2col",
+]
 
 
 def conv_output_shape(spatial, kernel_size, stride=1, padding=0, dilation=1) -> tuple:
@@ -133,3 +144,142 @@ def col2im(
     x = _out_buffer(out, shape, cols.dtype, "out", op)
     _b.check(_b.fn(op, cols.dtype)(_b.ptr(cols), cols.size, _b.ptr(x), x.size, g), op)
     return x
+
+
+# ----- width-unfolded 2-D convolution (stride 1 in height) over numpy's own BLAS -----
+# numpy's OpenBLAS exports ILP64 CBLAS entry points; ember calls the very same GEMM that
+# np.matmul does, from C, so the KH products of one sample need no Python round trip
+# and can accumulate (beta = 1) into y. Other BLAS builds fall back to the im2col path.
+_GEMM_NAMES = {
+    np.dtype(np.float32): (("scipy_cblas_sgemm64_", "cblas_sgemm64_"), "em_sgemm_t"),
+    np.dtype(np.float64): (("scipy_cblas_dgemm64_", "cblas_dgemm64_"), "em_dgemm_t"),
+}
+
+
+@functools.cache
+def _gemm(dtype: np.dtype):
+    """A cffi pointer to numpy's ILP64 CBLAS ?gemm for ``dtype``, or None."""
+    names, ctype = _GEMM_NAMES[dtype]
+    paths = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rstrip().rpartition(" ")[2]
+                if "blas" in path.lower() and ".so" in path and path not in paths:
+                    paths.append(path)
+    except OSError:  # not Linux
+        return None
+    for path in paths:
+        try:
+            handle = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            if hasattr(handle, name):
+                addr = ctypes.cast(getattr(handle, name), ctypes.c_void_p).value
+                return ffi.cast(ctype, addr)
+    return None
+
+
+def convw_available(dtype) -> bool:
+    """Whether the width-unfolded convolution kernels can run for ``dtype`` here."""
+    dtype = np.dtype(dtype)
+    return (
+        dtype in _GEMM_NAMES
+        and hasattr(lib, "em_convw_fwd_f32")  # a library built before these kernels lacks them
+        and _gemm(dtype) is not None
+    )
+
+
+def _convw_geometry(x_shape, w_shape, stride, padding, dilation, op: str):
+    n, c, h, w = (int(v) for v in x_shape)
+    o, ci, kh, kw = (int(v) for v in w_shape)
+    if ci != c:
+        raise ValueError(f"{op}: input {tuple(x_shape)} and weight {tuple(w_shape)} disagree on C")
+    s = _b.int_tuple(stride, 2, "stride", op, 1)
+    p = _b.int_tuple(padding, 2, "padding", op, 0)
+    d = _b.int_tuple(dilation, 2, "dilation", op, 1)
+    if s[0] != 1:
+        raise ValueError(f"{op}: the height stride must be 1, got stride {s}")
+    oh, ow = conv_output_shape((h, w), (kh, kw), s, p, d)
+    return _b.geometry((n, c, h, w, o, kh, kw, *s, *p, *d)), (n, o, oh, ow)
+
+
+def _gemm_for(dtype, op: str):
+    gemm = _gemm(dtype) if dtype in _GEMM_NAMES else None
+    if gemm is None:
+        raise RuntimeError(f"{op}: numpy's BLAS exports no ILP64 CBLAS gemm for {dtype}")
+    return gemm
+
+
+def convw_forward(x, weight, bias, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """2-D convolution y (N, O, OH, OW) of x (N, C, H, W) with weight (O, C, KH, KW) and
+    an optional bias (O,), height stride 1: per sample, x is unfolded along the width
+    only (KW copies of the padded input) and KH GEMMs accumulate into y."""
+    op = "convw_forward"
+    x = _b.floats(x, "x", op)
+    weight = _b.like(weight, x, "weight", op)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"{op}: expected 4-D x and weight, got {x.shape} and {weight.shape}")
+    bias = _b.optional(bias, x, "bias", op, (weight.shape[0],))
+    g, shape = _convw_geometry(x.shape, weight.shape, stride, padding, dilation, op)
+    y = np.empty(shape, x.dtype)
+    fn = _b.fn("convw_fwd", x.dtype)
+    rc = fn(
+        _b.ptr(x),
+        x.size,
+        _b.ptr(weight),
+        weight.size,
+        _b.ptr(bias),
+        _b.ptr(y),
+        y.size,
+        g,
+        _gemm_for(x.dtype, op),
+    )
+    _b.check(rc, op)
+    return y
+
+
+def convw_input_grad(gy, weight, x_shape, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """The input gradient (N, C, H, W) of :func:`convw_forward` for output gradient gy."""
+    op = "convw_input_grad"
+    gy = _b.floats(gy, "gy", op)
+    weight = _b.like(weight, gy, "weight", op)
+    x_shape = tuple(int(v) for v in x_shape)
+    if len(x_shape) != 4 or weight.ndim != 4:
+        raise ValueError(f"{op}: expected 4-D x_shape and weight, got {x_shape}, {weight.shape}")
+    g, shape = _convw_geometry(x_shape, weight.shape, stride, padding, dilation, op)
+    if gy.shape != shape:
+        raise ValueError(f"{op}: gy has shape {gy.shape}, expected {shape}")
+    gx = np.empty(x_shape, gy.dtype)
+    fn = _b.fn("convw_igrad", gy.dtype)
+    rc = fn(
+        _b.ptr(gy),
+        gy.size,
+        _b.ptr(weight),
+        weight.size,
+        _b.ptr(gx),
+        gx.size,
+        g,
+        _gemm_for(gy.dtype, op),
+    )
+    _b.check(rc, op)
+    return gx
+
+
+def convw_weight_grad(x, gy, w_shape, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """The weight gradient (O, C, KH, KW) of :func:`convw_forward`, summed over samples."""
+    op = "convw_weight_grad"
+    x = _b.floats(x, "x", op)
+    gy = _b.like(gy, x, "gy", op)
+    w_shape = tuple(int(v) for v in w_shape)
+    if x.ndim != 4 or len(w_shape) != 4:
+        raise ValueError(f"{op}: expected 4-D x and w_shape, got {x.shape} and {w_shape}")
+    g, shape = _convw_geometry(x.shape, w_shape, stride, padding, dilation, op)
+    if gy.shape != shape:
+        raise ValueError(f"{op}: gy has shape {gy.shape}, expected {shape}")
+    gw = np.empty(w_shape, x.dtype)
+    fn = _b.fn("convw_wgrad", x.dtype)
+    rc = fn(_b.ptr(x), x.size, _b.ptr(gy), gy.size, _b.ptr(gw), gw.size, g, _gemm_for(x.dtype, op))
+    _b.check(rc, op)
+    return gw

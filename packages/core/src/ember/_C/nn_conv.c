@@ -69,13 +69,64 @@ static void conv_valid(int64_t in, int64_t s, int64_t p, int64_t off, int64_t ou
     *hi = h;
 }
 
+/* Geometry of the width-unfolded convolution (em_convw_*, see nn_conv.h). */
+typedef struct {
+    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw;
+    int64_t hp, oh, ow; /* padded height, output height and width */
+    int64_t ck, urow;   /* unfolded rows C * KW and their length hp * ow */
+    int64_t xs, ys;     /* elements of one sample of x and of y */
+} convw_geom;
+
+static int convw_parse(const int64_t *g, convw_geom *cg) {
+    if (!g) return NN_EARG;
+    int64_t *f[] = {&cg->n,  &cg->c,  &cg->h,  &cg->w,  &cg->o,  &cg->kh, &cg->kw,
+                    &cg->sh, &cg->sw, &cg->ph, &cg->pw, &cg->dh, &cg->dw};
+    for (int i = 0; i < 13; i++) {
+        if (g[i] < 0 || g[i] > ((int64_t)1 << 40)) return NN_EARG;
+        *f[i] = g[i];
+    }
+    /* empty channels or planes are the caller's business: BLAS refuses zero leading dims */
+    if (cg->c < 1 || cg->o < 1 || cg->h < 1 || cg->w < 1 || cg->kh < 1 || cg->kw < 1 ||
+        cg->sh != 1 || cg->sw < 1 || cg->dh < 1 || cg->dw < 1)
+        return NN_EARG;
+    cg->hp = cg->h + 2 * cg->ph;
+    cg->oh = cg->hp - cg->dh * (cg->kh - 1);
+    int64_t room = cg->w + 2 * cg->pw - cg->dw * (cg->kw - 1) - 1;
+    if (cg->oh < 1 || room < 0) return NN_EARG;
+    cg->ow = room / cg->sw + 1;
+    NN_TRY(nn_mul(cg->c, cg->kw, &cg->ck));
+    NN_TRY(nn_mul(cg->hp, cg->ow, &cg->urow));
+    int64_t t;
+    NN_TRY(nn_mul(cg->ck, cg->urow, &t));
+    NN_TRY(nn_mul(cg->ck * cg->kh, cg->o, &t));
+    NN_TRY(nn_mul(cg->c, cg->h * cg->w, &cg->xs));
+    NN_TRY(nn_mul(cg->o, cg->oh * cg->ow, &cg->ys));
+    NN_TRY(nn_mul(cg->n, cg->xs, &t));
+    NN_TRY(nn_mul(cg->n, cg->ys, &t));
+    return NN_OK;
+}
+
+/* x (N, C, H, W), y (N, O, OH, OW) and w (O, C, KH, KW) against their buffers. */
+static int convw_check(const convw_geom *cg, const void *x, int64_t nx, const void *y,
+                       int64_t ny, const void *w, int64_t nw) {
+    NN_TRY(nn_fits(x, nx, cg->n * cg->xs));
+    NN_TRY(nn_fits(y, ny, cg->n * cg->ys));
+    return nn_fits(w, nw, cg->o * cg->ck * cg->kh);
+}
+
+enum { CB_ROW = 101, CB_NO = 111, CB_T = 112 }; /* CBLAS enums */
+
 #define NN_T float
 #define NN_S f32
+#define NN_GEMM em_sgemm_t
 #include "nn_conv_t.inc"
 #undef NN_T
 #undef NN_S
+#undef NN_GEMM
 #define NN_T double
 #define NN_S f64
+#define NN_GEMM em_dgemm_t
 #include "nn_conv_t.inc"
 #undef NN_T
 #undef NN_S
+#undef NN_GEMM

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember import _nn_kernels_conv as KC
 from ember._ops._dispatch import result
 from ember._tensor import Tensor
 from ember.nn.functional import _kernels as K
@@ -178,7 +179,44 @@ def _weight_grad_c(xa, ga, params, w_shape):
     return gw
 
 
+def _convw_args(x_shape, kernel, params):
+    """(stride, padding, dilation) as 2-D pairs for core's width-unfolded conv, or None
+    where it does not apply: 1-D or 2-D, height stride 1, groups 1, symmetric pads and
+    nothing empty. A pointwise conv keeps its own path: its input is already its im2col.
+    Against the chunked im2col path (measured at 1 thread, fwd+bwd) it ran 1.1x to 2x
+    faster from LeNet's 1- and 6-channel convs to ResNet's 64-channel 3x3 ones."""
+    stride, pads, dilation, groups = params
+    nd = len(kernel)
+    if groups != 1 or nd not in (1, 2) or not all(v > 0 for v in x_shape[1:]):
+        return None
+    if _pointwise(kernel, stride, pads):
+        return None
+    if nd == 1:
+        stride, dilation, pads = (1, *stride), (1, *dilation), ((0, 0), *pads)
+    if stride[0] != 1 or any(lo != hi for lo, hi in pads):
+        return None
+    return stride, tuple(lo for lo, _ in pads), dilation
+
+
+def _as2d(shape):
+    """An (N, C, L) shape as (N, C, 1, L); 2-D shapes stay."""
+    return tuple(shape) if len(shape) == 4 else (*shape[:2], 1, shape[2])
+
+
+def _convw_ok(a, shape, kernel, params):
+    return (
+        _c_path(a, params)
+        and KC.convw_available(a.dtype)
+        and _convw_args(shape, kernel, params) is not None
+    )
+
+
 def _conv_array(xa, wa, ba, params):
+    kernel = wa.shape[2:]
+    if _convw_ok(xa, xa.shape, kernel, params):
+        s, p, d = _convw_args(xa.shape, kernel, params)
+        y = KC.convw_forward(xa.reshape(_as2d(xa.shape)), wa.reshape(_as2d(wa.shape)), ba, s, p, d)
+        return y.reshape(y.shape[:2] + y.shape[4 - len(kernel) :])
     if _c_path(xa, params):
         return _conv_c(xa, wa, ba, params)
     stride, pads, dilation, groups = params
@@ -222,7 +260,12 @@ def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:
     out = ga.shape[2:]
     kernel = wa.shape[2:]
     padded = _padded(x_shape, pads)
-    if _c_path(ga, params):
+    if _convw_ok(ga, x_shape, kernel, params):
+        s, p, d = _convw_args(x_shape, kernel, params)
+        g4 = ga.reshape(_as2d(ga.shape))
+        gx = KC.convw_input_grad(g4, wa.reshape(_as2d(wa.shape)), _as2d(x_shape), s, p, d)
+        gx = gx.reshape(x_shape)
+    elif _c_path(ga, params):
         gx = _input_grad_c(ga, wa, params, x_shape)
     elif groups == 1 and _one_gemm(x_shape, kernel, out):
         gcols = np.matmul(wa.reshape(o, -1).T, _gy_on(ga))  # (C*K, N*P)
@@ -245,7 +288,11 @@ def conv_weight_grad(x: Tensor, gy: Tensor, params, w_shape) -> Tensor:
     xa, ga = x._a, gy._a
     kernel = tuple(w_shape[2:])
     n, o = ga.shape[:2]
-    if _c_path(xa, params):
+    if _convw_ok(xa, xa.shape, kernel, params):
+        s, p, d = _convw_args(xa.shape, kernel, params)
+        x4, g4 = xa.reshape(_as2d(xa.shape)), ga.reshape(_as2d(ga.shape))
+        gw = KC.convw_weight_grad(x4, g4, _as2d(w_shape), s, p, d)
+    elif _c_path(xa, params):
         gw = _weight_grad_c(xa, ga, params, w_shape)
     elif groups == 1 and _one_gemm(xa.shape, kernel, ga.shape[2:]):
         out = tuple(ga.shape[2:])

@@ -19,6 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # core's C time loop for the LSTM (absent from older ember-core builds)
+    from ember import _nn_kernels_rnn as _CR
+except ImportError:  # pragma: no cover - depends on the installed core
+    _CR = None
+
 __all__ = ["forward", "backward", "GATES"]
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
@@ -64,10 +69,18 @@ def backward(mode, saved, gy, ghT, gcT, whh, whr, batch_sizes, reverse):
 
 
 # ----- LSTM: gates i, f, g, o -----
+def _lstm_c(whr, a) -> bool:
+    """Whether core's C loop runs this LSTM (no projection; it has no proj_size path)."""
+    return whr is None and _CR is not None and a.shape[1] > 0 and _CR.lstm_available(a.dtype)
+
+
 def _lstm_forward(xg, whh, bhh, whr, h0, c0, steps):
     n, h4 = xg.shape
     hs = h4 // 4
     pre = xg + bhh if bhh is not None else xg
+    if _lstm_c(whr, xg):
+        y, h, c, act, cs, cprev, hprev = _CR.lstm_forward(pre, whh, h0, c0, steps)
+        return y, h, c, (act, cs, cprev, hprev, None)
     act = np.empty((n, h4), xg.dtype)  # gate activations, kept for backward
     cs = np.empty((n, hs), xg.dtype)  # cell states after each step
     cprev = np.empty((n, hs), xg.dtype)
@@ -109,6 +122,9 @@ def _lstm_backward(saved, gy, ghT, gcT, whh, whr, steps):
     big_b = max(e - s for s, e in steps)  # the batch size
     dh = np.zeros((big_b, bsz), act.dtype) if ghT is None else ghT.copy()
     dc = np.zeros((big_b, hs), act.dtype) if gcT is None else gcT.copy()
+    if _lstm_c(whr, act):
+        dgates, dh, dc = _CR.lstm_backward(act, cs, cprev, gy, whh, dh, dc, steps)
+        return dgates, dgates.T @ hprev, dgates.sum(0), None, dh, dc
     dgates = np.empty((n, h4), act.dtype)
     dys = np.empty((n, dh.shape[1]), act.dtype) if whr is not None else None
     for s, e in steps:
