@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from ember.jit._ir import CTYPE, F32, F64, REDUCTIONS, Node, arg_dtype, c_cast, c_literal, expr
+from ember.jit._ir import CTYPE, F64, REDUCTIONS, Node, arg_dtype, c_cast, c_literal, expr
 
 BLOCK = 4096
 PAR_MIN = 65536  # elements below which one thread is faster than waking the pool
@@ -490,4 +490,4 @@ def generate(outputs: list[Node], canon: dict, nodes: list[Node]) -> Program:
     return prog
 
 
-__all__ = ["topo", "canonicalize", "schedule", "generate", "Program", "F32", "F64"]
+__all__ = ["topo", "canonicalize", "schedule", "generate", "Program"]

@@ -181,7 +181,7 @@ def record(name: str, out: LazyTensor, inputs: tuple, params) -> None:
 
 
 class _Plan:
-    __slots__ = ("run", "slots", "n_out", "source", "groups", "key")
+    __slots__ = ("run", "slots", "source", "groups", "key")
 
 
 def _compile(outs, canon, nodes, key) -> _Plan:
