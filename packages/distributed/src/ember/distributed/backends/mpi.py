@@ -12,11 +12,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
 
 from .. import _work
+from .._bootstrap import ABORT_GRACE_S
 
 __all__ = ["MPIBackend", "available", "world"]
 
@@ -204,6 +206,7 @@ def _abort_on_uncaught_exception(MPI, rank: int) -> None:
         sys.stderr.write(f"[ember.distributed rank {rank}] uncaught exception, ending the job:\n")
         sys.stderr.write(text)
         sys.stderr.flush()
+        time.sleep(ABORT_GRACE_S)  # let the launcher forward the traceback first
         MPI.COMM_WORLD.Abort(1)
 
     hook._ember_distributed = True
