@@ -181,3 +181,25 @@ def test_softmax_gradients_under_lazy_match_eager():
         [x, w],
         rtol=1e-10,
     )
+
+
+def test_nn_functional_activations_written_in_ember_ops_fuse():
+    F = pytest.importorskip("ember.nn.functional")
+    x = RNG.standard_normal((8, 16))
+    acts = [
+        lambda t: F.gelu(t),
+        lambda t: F.gelu(t, approximate="tanh"),
+        lambda t: F.silu(t),
+        lambda t: F.mish(t),
+        lambda t: F.elu(t),
+        lambda t: F.leaky_relu(t, 0.1),
+    ]
+    for act in acts:
+        _compare(lambda t, act=act: (act(t) * t).sum(), [x], rtol=1e-10)
+    t = _leaf(x)
+    ember.jit.reset_stats()
+    with ember.jit.lazy():
+        y = F.gelu(t, approximate="tanh")
+        assert y._node is not None  # built lazily, not computed by nn
+        (y * y).sum().backward()
+    assert ember.jit.stats()["kernels_run"] <= 3
