@@ -53,6 +53,9 @@ CASES = [  # x shape, w shape, width stride, padding, dilation
     ((2, 4, 1, 20), (3, 4, 1, 3), 2, (0, 1), (1, 2)),
     ((2, 3, 6, 6), (2, 3, 1, 1), 1, (0, 0), (1, 1)),
     ((4, 6, 14, 14), (16, 6, 5, 5), 1, (0, 0), (1, 1)),
+    # wide enough that a sample is done in several blocks of output rows
+    ((2, 64, 20, 64), (3, 64, 3, 3), 1, (1, 1), (1, 1)),
+    ((1, 48, 23, 70), (2, 48, 3, 3), 2, (2, 1), (2, 1)),
 ]
 
 
