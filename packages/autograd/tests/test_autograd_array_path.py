@@ -48,6 +48,13 @@ CASES = {
     "mean_dim": (lambda a: a.mean(-1), [(2, 3)], None),
     "mean_all": (lambda a: a.mean(), [(4,)], None),
     "mm": (lambda a, b: a.mm(b), [(3, 4), (4, 2)], None),
+    "view": (lambda a: a.view(3, 2) * 2.0, [(2, 3)], None),
+    "reshape": (lambda a: a.t().reshape(-1) * 2.0, [(2, 3)], None),
+    "flatten_unsqueeze": (lambda a: a.flatten().unsqueeze(0) * 2.0, [(2, 3)], None),
+    "transpose": (lambda a: a.transpose(0, -1) * 2.0, [(2, 3, 4)], None),
+    "permute": (lambda a: a.permute(2, 0, 1) * 2.0, [(2, 3, 4)], None),
+    "expand": (lambda a: a.expand(3, 4) * 2.0, [(1, 4)], None),
+    "clone": (lambda a: a.clone() * 2.0, [(3,)], None),
     "matmul": (lambda a, b: a @ b, [(3, 4), (4, 2)], None),
     "chain": (
         lambda a: ((a * 2.0 + 1.0).tanh() * a).exp().sub(a).sigmoid().pow(2) + a,

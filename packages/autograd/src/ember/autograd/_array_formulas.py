@@ -153,6 +153,22 @@ def _mm(node, gy):
     return (None if e0 is None else gy @ b.T, None if e1 is None else a.T @ gy)
 
 
+def _view(node, gy):
+    return (gy.reshape(_shape(node, 0)),)
+
+
+def _transpose(node, gy):
+    d0, d1 = node.params
+    return (np.swapaxes(gy, d0, d1),)
+
+
+def _permute(node, gy):
+    inv = [0] * len(node.params)
+    for i, p in enumerate(node.params):
+        inv[p] = i
+    return (np.transpose(gy, inv),)
+
+
 def _unary_float(rule):
     """A one-input derivative that needs numpy and ember to agree on float scalars."""
 
@@ -241,6 +257,12 @@ BY_OP = {
     "div": _div,
     "pow": _pow,
     "mm": _mm,
+    "view": _view,
+    "reshape": _view,
+    "transpose": _transpose,
+    "permute": _permute,
+    "expand": lambda node, gy: (sum_to(gy, _shape(node, 0)),),
+    "clone": lambda node, gy: (gy,),
     "matmul": _mm,
     "neg": _neg,
     "exp": _exp,
@@ -257,5 +279,17 @@ BY_OP = {
 
 def by_formula() -> dict:
     """The functions above keyed by the formula they stand in for (a node names its
-    formula; keying on it means an op whose formula was replaced is never shortcut)."""
-    return {formulas.SPECS[op].fn: fn for op, fn in BY_OP.items() if op in formulas.SPECS}
+    formula; keying on it means an op whose formula was replaced is never shortcut, and
+    a formula shared by ops that would need different functions here is left alone)."""
+    out: dict = {}
+    clash = set()
+    for op, fn in BY_OP.items():
+        spec = formulas.SPECS.get(op)
+        if spec is None:
+            continue
+        if out.get(spec.fn, fn) is not fn:
+            clash.add(spec.fn)
+        out[spec.fn] = fn
+    for f in clash:
+        del out[f]
+    return out
