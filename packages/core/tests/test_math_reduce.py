@@ -360,3 +360,21 @@ def test_basic_indexing_and_errors():
         x["a"]
     x[1, :, 0] = ember.tensor([7.0, 8.0, 9.0])
     assert x[1, :, 0].tolist() == [7.0, 8.0, 9.0]
+
+
+def test_clamp_bounds_that_do_not_broadcast_name_both_shapes():
+    with pytest.raises(RuntimeError, match=r"input's shape \(3, 4\); got min \(5,\)"):
+        ember.clamp(ember.ones(3, 4), ember.zeros(5), None)
+    with pytest.raises(RuntimeError, match=r"got min \(4,\) and max \(2, 1, 5\)"):
+        ember.clamp(ember.ones(3, 4), ember.zeros(4), ember.ones(2, 1, 5))
+
+
+def test_rounding_ops_keep_bool_and_integer_dtypes():
+    b = np.array([True, False, True])
+    i = np.array([-3, 0, 7], np.int32)
+    for name in ("round", "floor", "ceil", "trunc"):
+        fn = getattr(ember, name)
+        rb, ri = fn(ember.from_numpy(b)), fn(ember.from_numpy(i))
+        assert rb.dtype is ember.bool and ri.dtype is ember.int32
+        np.testing.assert_array_equal(rb.numpy(), b)
+        np.testing.assert_array_equal(ri.numpy(), i)

@@ -137,6 +137,25 @@ def test_python_scalars_do_not_upcast():
     assert (b + 1).dtype is ember.int64
 
 
+@pytest.mark.parametrize("dtype", [ember.int32, ember.int64, ember.uint8, ember.bool])
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"])
+def test_predicates_with_a_float_scalar_give_bool(dtype, op):
+    # an integer tensor against a Python float computes in the default float, but a
+    # predicate's result is bool, as in PyTorch (it once came back as float32)
+    a = np.array([0, 1, 2, 3]).astype(ember._dtype.to_numpy_dtype(dtype))
+    t = ember.from_numpy(a)
+    fn = getattr(ember, op)
+    want = getattr(np, {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+                        "gt": "greater", "ge": "greater_equal"}.get(op, op))(a, 1.5)  # fmt: skip
+    got = fn(t, 1.5)
+    assert got.dtype is ember.bool
+    np.testing.assert_array_equal(got.numpy(), want)
+    if op in ("lt", "gt"):  # the reflected operator path
+        r = (1.5 > t) if op == "lt" else (1.5 < t)
+        assert r.dtype is ember.bool
+        np.testing.assert_array_equal(r.numpy(), want)
+
+
 def test_zero_dim_tensors_rank_below_dimensioned_ones():
     x = ember.ones(3)  # float32
     s64 = ember.tensor(2.0, dtype=ember.float64)

@@ -27,10 +27,17 @@ from ember._registry import register
 from ember._tensor import Tensor, _wrap
 
 _ndarray = np.ndarray
+_np_bool = np.dtype(np.bool_)
 _generic = np.generic
 _big_binary = _kernels_bridge.binary
 _big_unary = _kernels_bridge.unary
 _C_MIN = _kernels_bridge.C_MIN
+
+
+def _in_dtype(r, dt):
+    """A computed-in-``dt`` result in ``dt``, except predicates (comparisons, logical
+    ops), whose bool result stays bool."""
+    return r if r.dtype == _np_bool else r.astype(dt, copy=False)
 
 
 def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
@@ -65,7 +72,7 @@ def _make_binary(name: str, ufunc, int_to_float: bool, doc: str):
             dt = _dtype._default_float.np
         try:
             if dt is not None:
-                r = ufunc(xa.astype(dt), other).astype(dt, copy=False)
+                r = _in_dtype(ufunc(xa.astype(dt), other), dt)
             elif xa.size >= _C_MIN:
                 r = _big_binary(name, ufunc, xa, other)
             else:
@@ -98,11 +105,7 @@ def _make_reflected(name: str, ufunc, int_to_float: bool):
         if int_to_float and dt is None and xa.dtype.kind in "biu":
             dt = _dtype._default_float.np
         try:
-            r = (
-                ufunc(other, xa.astype(dt)).astype(dt, copy=False)
-                if dt is not None
-                else ufunc(other, xa)
-            )
+            r = _in_dtype(ufunc(other, xa.astype(dt)), dt) if dt is not None else ufunc(other, xa)
         except (ValueError, TypeError, OverflowError) as exc:
             raise_binary(name, other, self, exc)
         if type(r) is not _ndarray and isinstance(r, _generic):
@@ -252,6 +255,11 @@ def _neg(a):
     return np.negative(a)
 
 
+def _round(a):
+    # numpy rounds a bool array into float16; like floor/ceil/trunc, bool stays bool
+    return np.round(a) if a.dtype.kind != "b" else a.copy()
+
+
 def _sign(a):
     return np.sign(a) if a.dtype.kind != "b" else a.copy()
 
@@ -301,7 +309,7 @@ _UNARY = [
     ("silu", _silu, True, "Elementwise x * sigmoid(x)."),
     ("floor", np.floor, False, "Elementwise floor (integers unchanged)."),
     ("ceil", np.ceil, False, "Elementwise ceiling (integers unchanged)."),
-    ("round", np.round, False, "Elementwise round half to even."),
+    ("round", _round, False, "Elementwise round half to even."),
     ("trunc", np.trunc, False, "Elementwise truncation toward zero."),
     ("frac", _frac, False, "Elementwise fractional part x - trunc(x)."),
     ("bitwise_not", _bitwise_not, False, "Elementwise bitwise NOT (logical NOT for bool)."),
@@ -487,12 +495,20 @@ def clamp(input, min=None, max=None):  # noqa: A002 - PyTorch's names
     rt = _dtype.result_type(*(v for v in (input, min, max) if v is not None)).np
     if xa.dtype != rt:
         xa = xa.astype(rt)
-    if lo is None:
-        r = np.minimum(xa, hi)
-    elif hi is None:
-        r = np.maximum(xa, lo)
-    else:
-        r = np.minimum(np.maximum(xa, lo), hi)
+    try:
+        if lo is None:
+            r = np.minimum(xa, hi)
+        elif hi is None:
+            r = np.maximum(xa, lo)
+        else:
+            r = np.minimum(np.maximum(xa, lo), hi)
+    except ValueError as exc:
+        bounds = [f"{n} {tuple(b.shape)}" for n, b in (("min", min), ("max", max))
+                  if isinstance(b, Tensor)]  # fmt: skip
+        raise RuntimeError(
+            f"clamp: the bounds must broadcast to the input's shape {tuple(input.shape)}; "
+            f"got {' and '.join(bounds)}"
+        ) from exc
     if r.dtype != rt:
         r = r.astype(rt)
     return result(r, (input, min, max), "clamp")

@@ -214,7 +214,7 @@ def clamp(input, lo, hi):
     try:
         shape = tuple(np.broadcast_shapes(n.shape, *(o.shape for o in ops if isinstance(o, Node))))
     except ValueError:
-        return None  # eager raises its own error (numpy's ValueError today)
+        return None  # eager raises its own error
     args = (n, *(o if isinstance(o, Node) else const_node(o, rt) for o in ops))
     out = new_lazy(Node("clamp", args, shape, rt, params=(lo is not None, hi is not None)))
     if _grad(input, lo, hi):
