@@ -2,6 +2,7 @@
 header mismatch reports, and argument/back-end errors."""
 
 import datetime
+import time
 
 import ml_dtypes
 import numpy as np
@@ -129,6 +130,33 @@ def test_header_cache_is_bounded(monkeypatch):
 def test_dtype_name_matches_numpy():
     for dt in (np.float32, np.dtype("int8"), "float64", np.dtype(ml_dtypes.bfloat16)):
         assert _meta.dtype_name(dt) == np.dtype(dt).name
+
+
+class _Ready:
+    """A request that completes on its n-th test (counts the tests)."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, 0
+
+    def test(self):
+        self.calls += 1
+        return self.calls >= self.n
+
+
+@pytest.mark.parametrize("spin", [(0.0, 0.0), (1e-3, 2e-4)])
+def test_poll_returns_when_done_and_times_out_with_the_operation_named(monkeypatch, spin):
+    from ember.distributed import _work
+
+    monkeypatch.setattr(_work, "_first_spin_s", spin[0])
+    monkeypatch.setattr(_work, "_spin_s", spin[1])
+    req = _Ready(50)
+    _work.poll(req, time.monotonic() + 10, lambda: "never used", 10)
+    assert req.calls == 50
+    said = r"all_reduce on rank 3 did not complete within 0\.05 s: a peer may have crashed"
+    start = time.monotonic()
+    with pytest.raises(dist.DistTimeoutError, match=said):
+        _work.poll(_Ready(10**12), start + 0.05, lambda: "all_reduce on rank 3", 0.05)
+    assert 0.05 <= time.monotonic() - start < 5
 
 
 # ----- errors without a job -----

@@ -17,23 +17,27 @@ from collections.abc import Generator
 
 __all__ = ["DistError", "DistTimeoutError", "Work"]
 
-# Polling spins flat out (as MPI's own waits do) but offers the CPU to other runnable
-# processes every _spin_s seconds, so that a spinning rank cannot hold a core its peer
-# needs for long. Each offer costs a whole scheduler slice (milliseconds) when other
-# jobs share the host, so it comes rarely: offering every 200 us made a 4 MB
-# all-reduce (0.9 ms) take 3.3 ms at load 5 on 2 cores. When the ranks on this host
-# outnumber its cores (4 ranks on 2 cores in the tests), it yields after every poll.
-# The MPI backend sets this when it starts (``set_spin``).
-_spin_s = 1e-3
+# Polling spins flat out (as MPI's own waits do) for _first_spin_s, then offers the
+# CPU to other runnable processes every _spin_s seconds, so that a spinning rank
+# cannot hold a core its peer needs for long. Each offer costs a scheduler slice
+# (milliseconds) when other jobs share the host, so none comes before the first
+# millisecond: offering every 200 us from the start made a 4 MB all-reduce (0.9 ms)
+# take 3.3-3.7 ms at load 5 on 2 cores in 2 of 4 runs. Past it, frequent offers win:
+# spinning 1 ms between offers made a 16 MB all-reduce 8-24% slower than 200 us.
+# When the ranks on this host outnumber its cores (4 ranks on 2 cores in the tests),
+# both are 0: yield after every poll. The MPI backend sets them at start (``set_spin``).
+_first_spin_s = 1e-3
+_spin_s = 2e-4
 # After this long, the peer is probably busy elsewhere: sleep between polls.
 _NAP_AFTER_S = 1.0
 _NAP_S = 2e-4
 
 
-def set_spin(seconds: float) -> None:
-    """How long ``poll`` spins before it starts yielding the CPU."""
-    global _spin_s
-    _spin_s = float(seconds)
+def set_spin(first: float, every: float) -> None:
+    """``poll`` spins ``first`` seconds before it first yields the CPU, then yields
+    every ``every`` seconds."""
+    global _first_spin_s, _spin_s
+    _first_spin_s, _spin_s = float(first), float(every)
 
 
 class DistError(RuntimeError):
@@ -53,7 +57,7 @@ def poll(request, deadline: float, what, limit: float) -> None:
         return
     clock = time.monotonic
     start = clock()
-    next_yield = start + _spin_s
+    next_yield = start + _first_spin_s
     nap_after = start + _NAP_AFTER_S
     while not test():
         now = clock()

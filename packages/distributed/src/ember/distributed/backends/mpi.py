@@ -181,7 +181,10 @@ def world() -> tuple[MPIBackend, int, int]:
     local = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
     oversubscribed = local.Get_size() > (os.cpu_count() or 1)
     local.Free()
-    _work.set_spin(0.0 if oversubscribed else 1e-3)
+    if oversubscribed:
+        _work.set_spin(0.0, 0.0)  # yield after every poll: a peer may need this core
+    else:
+        _work.set_spin(1e-3, 2e-4)
     if backend.size > 1:
         _abort_on_uncaught_exception(MPI, backend.rank)
     return backend, backend.rank, backend.size
