@@ -234,6 +234,48 @@ def text(out: str) -> list[Figure]:
     return figs
 
 
+def jit(out: str) -> list[Figure]:
+    """bench_jit: per thread count, the fused chain against eager ember, numpy, torch
+    eager and torch.compile; then compile time and the cache-hit overhead."""
+    figs: list[Figure] = []
+    section: dict = {}
+
+    def flush() -> None:
+        ms = section.get("ms", {})
+        if "ember lazy" not in ms:
+            return
+        name = f"10-op chain {section['size']} f32, {section['threads']} thr"
+        numpy, torch = ms.get("numpy"), ms.get("torch eager")
+        figs.append(Figure(f"{name}: eager ember", "ms", ms.get("ember eager"), numpy, torch))
+        figs.append(Figure(f"{name}: ember.jit lazy", "ms", ms["ember lazy"], numpy, torch))
+        if "torch.compile" in ms:
+            figs.append(
+                Figure(f"{name}: ember.jit lazy vs torch.compile", "ms", ms["ember lazy"],
+                       None, ms["torch.compile"])
+            )  # fmt: skip
+        section.clear()
+
+    for line in out.splitlines():
+        h = re.match(r"^(\d+M) float32, 10-op chain, (\d+) thread", line)
+        if h:
+            flush()
+            section.update(size=h.group(1), threads=h.group(2), ms={})
+            continue
+        m = re.match(r"^  (\S.*?)\s+([\d.]+) ms\s", line)
+        if m and "ms" in section:
+            section["ms"][m.group(1)] = float(m.group(2))
+        c = re.search(r"codegen \+ C compile (\d+) ms; from the disk cache ([\d.]+) ms", line)
+        if c:
+            flush()
+            figs.append(Figure("ember.jit: compile a new signature", "ms", float(c.group(1))))
+            figs.append(Figure("ember.jit: load a signature from disk", "ms", float(c.group(2))))
+        r = re.match(r"^  (compile replay|eager \(10 ops\))\s+([\d.]+) µs", line)
+        if r:
+            figs.append(Figure(f"ember.jit 16 elements: {r.group(1)}", "us", float(r.group(2))))
+    flush()
+    return figs
+
+
 PARSERS = {
     "bench_core": core,
     "bench_overhead": overhead,
@@ -248,4 +290,5 @@ PARSERS = {
     "bench_dataloader": dataloader,
     "bench_vision": vision,
     "bench_text": text,
+    "bench_jit": jit,
 }

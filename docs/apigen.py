@@ -33,6 +33,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
             "ember.serialization",
             "ember.testing",
             "ember.profiler",
+            "ember.jit",
         ],
     ),
     "autograd": ("ember.autograd", ["ember.autograd"]),

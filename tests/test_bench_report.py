@@ -152,3 +152,30 @@ def test_text_and_imagefolder_rows():
         "  PIL+numpy loop, 1 process        : 160 img/s  (ratio 0.93x)\n"
     )
     assert folder.ratio() == pytest.approx((149 / 160, "numpy"))
+
+
+JIT_OUT = """torch.compile: compiled in 50.0 s
+
+4M float32, 10-op chain, 2 thread(s), median of 5:
+  ember lazy              30.00 ms    4.47 GB/s  eager/this  7.00x
+  ember eager            210.00 ms    0.64 GB/s  eager/this  1.00x
+  numpy                  250.00 ms    0.54 GB/s  eager/this  0.84x
+  torch eager            150.00 ms    0.89 GB/s  eager/this  1.40x
+  torch.compile           40.00 ms    3.36 GB/s  eager/this  5.25x
+  ember lazy vs torch.compile: 1.33x
+
+new signature: codegen + C compile 300 ms; from the disk cache 1.5 ms
+cache-hit overhead on a 16-element input (per call):
+  compile replay                        6.0 µs
+  eager (10 ops)                       15.0 µs
+"""
+
+
+def test_jit_rows():
+    figs = {f.figure: f for f in _parsers.jit(JIT_OUT)}
+    lazy = figs["10-op chain 4M f32, 2 thr: ember.jit lazy"]
+    assert (lazy.ember, lazy.numpy, lazy.torch) == (30.0, 250.0, 150.0)
+    assert lazy.ratio() == (5.0, "PyTorch")
+    assert figs["10-op chain 4M f32, 2 thr: ember.jit lazy vs torch.compile"].torch == 40.0
+    assert figs["ember.jit: compile a new signature"].ember == 300.0
+    assert figs["ember.jit 16 elements: compile replay"].unit == "us"
