@@ -48,16 +48,16 @@ class DistTimeoutError(DistError, TimeoutError):
     """An operation did not complete before its group's timeout."""
 
 
-def poll(request, deadline: float, what, limit: float) -> None:
+def poll(request, deadline: float, what, limit: float, spun: float = 0.0) -> None:
     """Return once ``request.test()`` is true; raise DistTimeoutError past ``deadline``
     (a ``time.monotonic()`` value). ``what()`` names the operation for the error, whose
-    time limit was ``limit`` seconds."""
+    time limit was ``limit`` seconds. ``spun``: seconds the caller already spun on it."""
     test = request.test
     if test():
         return
     clock = time.monotonic
     start = clock()
-    next_yield = start + _first_spin_s
+    next_yield = start + _first_spin_s - spun
     nap_after = start + _NAP_AFTER_S
     while not test():
         now = clock()

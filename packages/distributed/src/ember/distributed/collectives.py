@@ -200,22 +200,37 @@ def all_reduce(
     # what it does warm (the generator path spent 30 us before the request went out,
     # 15% of a 1 MB reduce), so this path is one function with few calls.
     backend, limit = g.backend, g.timeout_s
-    deadline = _clock() + limit
+    now = _clock()
+    deadline, first = now + limit, _work._first_spin_s
     if g.check:
         # Before any data moves: ranks passing different counts to one MPI collective
         # is undefined behaviour, so a mismatch must stop the call here.
         table = g._table if g._table is not None else g.header_table()
-        req = backend.meta_allgather(header, table)
-        if not req.test():
-            _work.poll(req, deadline, _what(g, "all_reduce", a), limit)
+        test = backend.meta_allgather(header, table).test
+        while not test():  # poll's first phase, inline (a call costs ~1% here)
+            if _clock() > now + first:
+                _work.poll(_Test(test), deadline, _what(g, "all_reduce", a), limit, first)
+                break
         if table.tobytes() != header.tobytes() * size:
             raise DistError(_meta.mismatch("all_reduce", table, g.ranks))
-    req = backend.allreduce(a, "SUM" if op is _AVG else op._value_)
-    if not req.test():
-        _work.poll(req, deadline, _what(g, "all_reduce", a), limit)
+    test = backend.allreduce(a, "SUM" if op is _AVG else op._value_).test
+    now = _clock()
+    while not test():
+        if _clock() > now + first:
+            _work.poll(_Test(test), deadline, _what(g, "all_reduce", a), limit, first)
+            break
     if op is _AVG:
         a /= size
     tensor._bump()
+
+
+class _Test:
+    """A test function as the request ``poll`` takes."""
+
+    __slots__ = ("test",)
+
+    def __init__(self, test) -> None:
+        self.test = test
 
 
 def _all_reduce_steps(g: ProcessGroup, tensor: Tensor, a, op: ReduceOp, header):
