@@ -3,6 +3,7 @@ rank, checked against numpy. Each rank can compute every rank's input (a functio
 the rank), so each expected value is an independent numpy computation."""
 
 import sys
+import time
 
 import ml_dtypes
 import numpy as np
@@ -181,6 +182,26 @@ def check_async():
         )
     w = dist.barrier(async_op=True)
     w.wait()
+    check_async_order()
+
+
+def check_async_order():
+    """An async all_reduce then a synchronous one, the last rank arriving late and
+    polling its async op in between: each call must reduce its own tensors (posting
+    the async op's data only when polled once paired one rank's first reduce with
+    another's second)."""
+    a = tensor(np.full(4, 1.0 + R, np.float32))
+    b = tensor(np.full(4, 10.0 * (1 + R), np.float32))
+    if R == N - 1:
+        time.sleep(0.2)
+    w = dist.all_reduce(a, async_op=True)
+    if R == N - 1:
+        for _ in range(2000):
+            w.is_completed()
+    dist.all_reduce(b)
+    w.wait()
+    check(a, np.full(4, sum(1.0 + r for r in range(N))), "async then sync: the async op")
+    check(b, np.full(4, sum(10.0 * (1 + r) for r in range(N))), "async then sync: the sync op")
 
 
 def check_groups():

@@ -136,15 +136,29 @@ def _finish_reduction(buf, op: ReduceOp, size: int) -> None:
         buf /= size
 
 
-def _agree(g: ProcessGroup, name: str, header: np.ndarray):
-    """Exchange headers; raise the same DistError on every rank when they differ."""
+def _agree(g: ProcessGroup, name: str, header: np.ndarray) -> None:
+    """Exchange headers, waited for here even for ``async_op=True``; raise the same
+    DistError on every rank when they differ.
+
+    Waiting here makes every collective post its data request during the call, so the
+    engine sees the ranks' collectives in program order. Posting it later, when the
+    Work is next polled, let ranks that polled at different moments post two
+    operations' data in different orders: MPI then paired one rank's first all-reduce
+    with the other's second and summed the wrong tensors, silently.
+    """
     if g.size() == 1 or not g.check:
         return
     table = np.empty((g.size(), _meta.HEADER_LEN), np.int64)
-    yield g.backend.meta_allgather(header, table)
+    _wait(g, g.backend.meta_allgather(header, table), name)
     message = _meta.mismatch(name, table, g.ranks)
     if message is not None:
         raise DistError(message)
+
+
+def _wait(g: ProcessGroup, request, name: str) -> None:
+    """Poll ``request`` to completion within the group's timeout."""
+    limit = g.timeout_s
+    _work.wait_for(request, _clock() + limit, _what(g, name), limit)
 
 
 def _describe(g: ProcessGroup, name: str, a=None) -> str:
@@ -169,7 +183,7 @@ def broadcast(tensor: Tensor, src: int, group=None, async_op: bool = False) -> W
     header = _meta.header("broadcast", a.shape, a.dtype, root)
 
     def steps():
-        yield from _agree(g, "broadcast", header)
+        _agree(g, "broadcast", header)
         buf = _contiguous(a)
         yield g.backend.broadcast(buf, root)
         _store(tensor, a, buf)
@@ -234,7 +248,7 @@ class _Test:
 
 
 def _all_reduce_steps(g: ProcessGroup, tensor: Tensor, a, op: ReduceOp, header):
-    yield from _agree(g, "all_reduce", header)
+    _agree(g, "all_reduce", header)
     buf = _reduction_buffer(_contiguous(a))
     yield g.backend.allreduce(buf, _engine_op(op))
     _finish_reduction(buf, op, g.size())
@@ -253,7 +267,7 @@ def reduce(
     header = _meta.header("reduce", a.shape, a.dtype, root, op.value)
 
     def steps():
-        yield from _agree(g, "reduce", header)
+        _agree(g, "reduce", header)
         buf = _reduction_buffer(_contiguous(a))
         yield g.backend.reduce(buf, _engine_op(op), root)
         if g.group_rank == root:
@@ -272,7 +286,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group=None, async_op: 
     header = _meta.header("all_gather", a.shape, a.dtype)
 
     def steps():
-        yield from _agree(g, "all_gather", header)
+        _agree(g, "all_gather", header)
         recv = _xp(a).empty((g.size(), *a.shape), a.dtype)
         yield g.backend.allgather(_contiguous(a), recv)
         for t, o, r in zip(tensor_list, outs, recv):
@@ -297,7 +311,7 @@ def all_gather_into_tensor(
     header = _meta.header("all_gather_into_tensor", a.shape, a.dtype)
 
     def steps():
-        yield from _agree(g, "all_gather_into_tensor", header)
+        _agree(g, "all_gather_into_tensor", header)
         recv = _contiguous(o)
         yield g.backend.allgather(_contiguous(a), recv)
         _store(output_tensor, o, recv)
@@ -320,7 +334,7 @@ def gather(
     header = _meta.header("gather", a.shape, a.dtype, root)
 
     def steps():
-        yield from _agree(g, "gather", header)
+        _agree(g, "gather", header)
         recv = _xp(a).empty((g.size(), *a.shape), a.dtype) if g.group_rank == root else None
         yield g.backend.gather(_contiguous(a), recv, root)
         if recv is not None:
@@ -345,7 +359,7 @@ def scatter(
     header = _meta.header("scatter", a.shape, a.dtype, root)
 
     def steps():
-        yield from _agree(g, "scatter", header)
+        _agree(g, "scatter", header)
         send = _xp(a).stack(ins) if g.group_rank == root else None
         buf = _contiguous(a)
         yield g.backend.scatter(send, buf, root)
@@ -366,7 +380,7 @@ def reduce_scatter(
     header = _meta.header("reduce_scatter", a.shape, a.dtype, redop=op.value)
 
     def steps():
-        yield from _agree(g, "reduce_scatter", header)
+        _agree(g, "reduce_scatter", header)
         send = _reduction_buffer(_xp(a).stack(ins))
         recv = _reduction_buffer(_contiguous(a))
         yield g.backend.reduce_scatter(send, recv, _engine_op(op))
@@ -394,7 +408,7 @@ def reduce_scatter_tensor(
     header = _meta.header("reduce_scatter_tensor", a.shape, a.dtype, redop=op.value)
 
     def steps():
-        yield from _agree(g, "reduce_scatter_tensor", header)
+        _agree(g, "reduce_scatter_tensor", header)
         send = _reduction_buffer(_contiguous(i))
         recv = _reduction_buffer(_contiguous(a))
         yield g.backend.reduce_scatter(send, recv, _engine_op(op))
@@ -431,10 +445,10 @@ def all_to_all(
     counts = np.array([x.nbytes for x in ins] + [x.nbytes for x in outs], np.int64)
 
     def steps():
-        yield from _agree(g, "all_to_all", header)
+        _agree(g, "all_to_all", header)
         if g.check:
             table = np.empty((n, 2 * n), np.int64)
-            yield g.backend.meta_allgather(counts, table)
+            _wait(g, g.backend.meta_allgather(counts, table), "all_to_all")
             _check_pairs(g, table, dtype.itemsize)
         xp = _xp(outs[0])
         send = xp.concatenate([x.reshape(-1) for x in ins])
@@ -471,8 +485,13 @@ def barrier(group=None, async_op: bool = False) -> Work | None:
         if not g.check:
             yield g.backend.barrier()
             return
-        # the header exchange is an all-gather: nobody leaves it before all arrived
-        yield from _agree(g, "barrier", header)
+        # the header exchange is an all-gather: nobody leaves it before all arrived (its
+        # one request, posted during the call like every collective's data)
+        table = np.empty((g.size(), _meta.HEADER_LEN), np.int64)
+        yield g.backend.meta_allgather(header, table)
+        message = _meta.mismatch("barrier", table, g.ranks)
+        if message is not None:
+            raise DistError(message)
 
     return _run(g, steps(), "barrier", None, async_op)
 
