@@ -3,9 +3,10 @@
 A backward without ``create_graph`` needs gradient values only, so the engine carries
 backend arrays between nodes and, for the ops below, computes each gradient with one or
 two array operations instead of going through ember's op dispatch (a Tensor per
-intermediate, promotion checks, a record test). Every function mirrors its formula in
-``formulas.py`` operation for operation, so both give the same values; the formulas stay
-the definition and the only path when the backward itself is recorded.
+intermediate, promotion checks, a record test). Every function mirrors its formula (in
+``formulas.py`` or ``formulas_index.py``) operation for operation, so both give the same
+values; the formulas stay the definition and the only path when the backward itself is
+recorded. ``test_autograd_array_path.py`` compares the two paths op by op.
 
 Each function takes ``(node, gy)`` and returns one gradient (an array or None) per edge
 of the node, or None to say "not handled here" (a dtype or operand mix whose promotion

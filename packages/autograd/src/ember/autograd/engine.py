@@ -1,5 +1,10 @@
-"""Running backward: a dependency count per node, then nodes in reverse creation
-order (a heap keyed on sequence number), gradients summed per output slot.
+"""Running backward: nodes in reverse creation order (a heap keyed on sequence number),
+gradients summed per output slot, leaves' gradients delivered at the end.
+
+Two walks share that order. A backward that records nothing (the common case) runs
+:func:`_walk_arrays`: gradients are backend arrays and the commonest ops take their
+derivative on arrays (``_array_formulas``). ``create_graph`` and anomaly mode run
+:func:`_walk`, where every formula works on Tensors, so the backward is itself recorded.
 """
 
 from __future__ import annotations
