@@ -44,6 +44,7 @@ STATS = {
     "misses": 0,  # plans generated (then found on disk or compiled)
     "disk_hits": 0,  # libraries loaded from the disk cache
     "compiles": 0,  # C compilations
+    "cuda_modules": 0,  # CUDA modules compiled by NVRTC (or loaded from CuPy's disk cache)
     "compile_seconds": 0.0,
     "forces": 0,  # graph evaluations
     "kernels_run": 0,

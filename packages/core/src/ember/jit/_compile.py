@@ -12,8 +12,9 @@ the final graph; data read during the call (``.item()``, ``bool()``, a
 non-fusible op on a lazy tensor), since Python control flow may depend on it; a
 graph input that is neither an argument nor a tensor still alive after the call
 (an array computed inside ``fn`` by a non-fusible op); arguments requiring grad
-(the tape must be recorded). As with ``torch.jit.trace``, Python-level decisions
-on non-tensor values are baked into the replay: such values are in the signature.
+(the tape must be recorded); a graph on a CUDA device. As with ``torch.jit.trace``,
+Python-level decisions on non-tensor values are baked into the replay: such values
+are in the signature.
 Tensors that ``fn`` captures (not arguments) are read at each replay.
 """
 
@@ -106,6 +107,8 @@ def _make_replay(result, args, forced, forces_before) -> _Replay | None:
     except TypeError:
         return None
     plan, nodes, outs, canon, _ = forced
+    if plan.device is not None:  # replays run CPU plans only; CUDA graphs run lazily
+        return None
     slot_index = {}
     for i, (kind, ci) in enumerate(plan.slots):
         slot_index[(kind, ci)] = i

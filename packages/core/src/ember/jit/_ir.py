@@ -35,9 +35,17 @@ BOOL = _B
 class Node:
     """One deferred op (or a leaf). ``args`` are Nodes; ``params`` is hashable."""
 
-    __slots__ = ("op", "args", "shape", "dtype", "cdt", "params", "value", "buf", "ref")
+    __slots__ = ("op", "args", "shape", "dtype", "cdt", "params", "value", "buf", "ref", "dev")
 
     def __init__(self, op, args, shape, dtype, cdt=None, params=None, value=None):
+        # the CUDA device index of the graph (None: CPU), from the first argument on one;
+        # lazy ops never combine arguments on different devices (eager raises for those)
+        dev = None
+        for a in args:
+            if a.dev is not None:
+                dev = a.dev
+                break
+        self.dev = dev
         self.op = op
         self.args = args
         self.shape = shape
@@ -56,8 +64,12 @@ class Node:
         return f"Node({self.op}, {self.shape}, {self.dtype})"
 
 
-def input_node(a: np.ndarray) -> Node:
-    return Node("input", (), tuple(a.shape), a.dtype, value=a)
+def input_node(a) -> Node:
+    """A leaf over array ``a``: numpy (CPU) or a CUDA device array (CuPy's)."""
+    n = Node("input", (), tuple(a.shape), a.dtype, value=a)
+    if type(a) is not np.ndarray:
+        n.dev = a.device.id
+    return n
 
 
 def const_node(v, dt: np.dtype) -> Node:

@@ -104,20 +104,25 @@ class LazyTensor(Tensor):
 
     @property
     def device(self):
-        """The device (lazy tensors are CPU tensors)."""
-        from ember._device import CPU
+        """The device, known without computing the tensor."""
+        n = self._node
+        if n is None:
+            return Tensor.device.fget(self)
+        from ember._device import CPU, device
 
-        return CPU if self._node is not None else Tensor.device.fget(self)
+        return CPU if n.dev is None else device("cuda", n.dev)
 
     @property
     def is_cuda(self) -> bool:
-        """False while pending (lazy tensors are CPU tensors)."""
-        return False if self._node is not None else Tensor.is_cuda.fget(self)
+        """Whether the tensor is on a CUDA device, known without computing it."""
+        n = self._node
+        return Tensor.is_cuda.fget(self) if n is None else n.dev is not None
 
     @property
     def is_cpu(self) -> bool:
-        """True while pending (lazy tensors are CPU tensors)."""
-        return True if self._node is not None else Tensor.is_cpu.fget(self)
+        """Whether the tensor is on the CPU, known without computing it."""
+        n = self._node
+        return Tensor.is_cpu.fget(self) if n is None else n.dev is None
 
     def is_floating_point(self) -> bool:
         """True for floating dtypes."""
@@ -166,7 +171,7 @@ def record(name: str, out: LazyTensor, inputs: tuple, params) -> None:
         for t in (out, *inputs):
             if type(t) is LazyTensor and t._node is not None and t._node.buf is None:
                 n = t._node
-                n.buf = np.empty(n.shape, n.dtype)
+                n.buf = np.empty(n.shape, n.dtype) if n.dev is None else _gpu().empty(n)
                 _slot_set(t, n.buf)
                 placed.append((t, n, sys.getrefcount(n.buf)))
         _T._engine.record(name, out, inputs, params)
@@ -181,7 +186,15 @@ def record(name: str, out: LazyTensor, inputs: tuple, params) -> None:
 
 
 class _Plan:
-    __slots__ = ("run", "slots", "source", "groups", "key")
+    # device: None for a CPU plan (``run`` takes a ``char *[]``), else the CUDA device
+    # index (``run`` takes the device arrays); launches: a CUDA plan's (kernel, grid, block)
+    __slots__ = ("run", "slots", "source", "groups", "key", "device", "launches")
+
+
+def _gpu():
+    from ember.jit import _gpu
+
+    return _gpu
 
 
 def _compile(outs, canon, nodes, key) -> _Plan:
@@ -194,6 +207,8 @@ def _compile(outs, canon, nodes, key) -> _Plan:
     plan.source = prog.source
     plan.groups = [(name, space, [index[id(n)] for n in g]) for name, space, g in prog.groups]
     plan.key = key
+    plan.device = None
+    plan.launches = None
     return plan
 
 
@@ -245,7 +260,24 @@ def force(roots: list[Node]):
 
 
 def _force(roots: list[Node]):
-    order = _codegen.topo(list(roots) + _pending_roots())
+    pending = _pending_roots()
+    devs = {n.dev for n in roots} if roots else {n.dev for n in pending}
+    if len(devs) <= 1 and all(n.dev in devs for n in pending):
+        return _force_on(roots, pending, next(iter(devs), None))
+    # graphs never span devices: each device's pending work is one graph of its own.
+    # Forcing a tensor computes what is pending on its device only (a CPU read does not
+    # launch GPU work); flush() (no roots) computes everything.
+    result = None
+    first = roots[0].dev if roots else None
+    for d in sorted(devs, key=lambda d: -1 if d is None else d):
+        r = _force_on([n for n in roots if n.dev == d], [n for n in pending if n.dev == d], d)
+        if d == first:
+            result = r
+    return result
+
+
+def _force_on(roots: list[Node], pending: list[Node], dev):
+    order = _codegen.topo(list(roots) + pending)
     if not order:
         return None
     outs, seen = [], set()
@@ -265,10 +297,16 @@ def _force(roots: list[Node]):
     canon, nodes, sig = _codegen.canonicalize(order)
     index = {id(n): i for i, n in enumerate(nodes)}
     key = (sig, tuple(index[id(canon[id(n)])] for n in outs))
+    if dev is not None:  # the same graph on another device is another plan
+        key = ("cuda", dev, *key)
     _build.STATS["forces"] += 1
     plan = _State.plans.get(key)
     if plan is None:
-        plan = _State.plans[key] = _compile(outs, canon, nodes, key)
+        if dev is None:
+            plan = _compile(outs, canon, nodes, key)
+        else:
+            plan = _gpu().compile_plan(outs, canon, nodes, key, dev)
+        _State.plans[key] = plan
         _build.STATS["misses"] += 1
     else:
         _build.STATS["hits"] += 1
@@ -287,16 +325,19 @@ def _force(roots: list[Node]):
 
 def run_plan(plan: _Plan, nodes: list[Node], outs: list[Node], canon: dict) -> None:
     arrays = []
+    dev = plan.device
     for kind, i in plan.slots:
         n = nodes[i]
         if kind == "in":
             a = n.value
         elif kind == "out" and n.buf is not None:
             a = n.buf
-        else:
+        elif dev is None:
             a = _pool.empty(n.shape, n.dtype)
+        else:  # CuPy's memory pool
+            a = _gpu().empty(n)
         arrays.append(a)
-    plan.run(_ptrs(arrays))
+    plan.run(_ptrs(arrays) if dev is None else arrays)
     _build.STATS["kernels_run"] += len(plan.groups)
     by_node = {}
     for (kind, i), a in zip(plan.slots, arrays, strict=True):

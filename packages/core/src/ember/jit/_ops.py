@@ -3,13 +3,15 @@
 Each lazy op validates its arguments exactly where the eager op would (shapes,
 dtypes, dims), so an error is raised at the user's line, then returns a
 :class:`LazyTensor` over a new node. Anything it does not handle (an unsupported
-dtype such as float16 or complex, a CUDA tensor, ``out=``, ``alpha=``, integer
-``pow``) goes to the eager op, which forces lazy inputs through ``_a`` and raises
-or computes exactly as it always does.
+dtype such as float16 or complex, ``out=``, ``alpha=``, integer ``pow``, tensors
+on different devices) goes to the eager op, which forces lazy inputs through ``_a``
+and raises or computes exactly as it always does. CUDA tensors (CuPy storage) make
+CUDA nodes: a graph lives on one device (``Node.dev``) and runs there (``_gpu``).
 """
 
 from __future__ import annotations
 
+import os
 import weakref
 
 import numpy as np
@@ -45,11 +47,32 @@ def _leaf(t) -> Node | None:
     if type(t) is LazyTensor and t._node is not None:
         return t._node
     a = t._a
-    if type(a) is not np.ndarray or a.dtype not in SUPPORTED:
+    if type(a) is not np.ndarray and not _device_array(a):
+        return None
+    if a.dtype not in SUPPORTED:
         return None
     n = input_node(a)
     n.ref = weakref.ref(t)  # compile() tells captured tensors from temporaries by it
     return n
+
+
+def _device_array(a) -> bool:
+    """True for CUDA storage lazy mode may fuse (``EMBER_JIT_CUDA=0`` keeps CUDA eager)."""
+    # the class, not the array: CuPy builds the interface dict on every access
+    return hasattr(type(a), "__cuda_array_interface__") and os.environ.get("EMBER_JIT_CUDA") != "0"
+
+
+def _same_device(*nodes) -> bool:
+    """Whether the tensor nodes (None entries skipped) are on one device."""
+    dev = ...
+    for n in nodes:
+        if n is None:
+            continue
+        if dev is ...:
+            dev = n.dev
+        elif n.dev != dev:
+            return False
+    return True
 
 
 def _scalar(s):
@@ -101,8 +124,8 @@ def binary(name: str, x, y, reflected: bool = False):
         return None
     if isinstance(y, Tensor):
         ny = _leaf(y)
-        if ny is None:
-            return None
+        if ny is None or ny.dev != nx.dev:
+            return None  # eager raises for tensors on different devices
         cdt = _dtype.result_type(_Meta(nx), _Meta(ny)).np
         shape = _broadcast(name, [nx.shape, ny.shape])
     else:
@@ -171,7 +194,7 @@ def where(condition, input, other):
             ops.append(s)
             metas.append(s)
     rt = _dtype.result_type(*metas).np
-    if rt not in SUPPORTED:
+    if rt not in SUPPORTED or not _same_device(nc, *(o for o in ops if isinstance(o, Node))):
         return None
     shapes = [nc.shape] + [o.shape if isinstance(o, Node) else () for o in ops]
     shape = _broadcast(
@@ -210,6 +233,8 @@ def clamp(input, lo, hi):
             metas.append(s)
     rt = _dtype.result_type(*metas).np
     if rt not in SUPPORTED or rt.kind == "b":
+        return None
+    if not _same_device(n, *(o for o in ops if isinstance(o, Node))):
         return None
     try:
         shape = tuple(np.broadcast_shapes(n.shape, *(o.shape for o in ops if isinstance(o, Node))))
