@@ -465,10 +465,11 @@ def _owned(g: Tensor, given: set) -> Tensor:
 
 def _accumulate_into(t: Tensor, g: Tensor, create_graph: bool, given: set = None) -> None:
     ag = t._ag
-    if g._a.dtype != t._a.dtype:
+    ga, ta = g._a, t._a
+    if ga.dtype != ta.dtype:
         g = g.to(t.dtype)
-    if tuple(g.shape) != tuple(t.shape):
-        g = formulas.sum_to(g, tuple(t.shape))
+    if ga.shape != ta.shape:
+        g = formulas.sum_to(g, ta.shape)
     if ag.grad is None:
         ag.grad = g if create_graph else _owned(g, set() if given is None else given)
     elif create_graph or ag.grad._ag is not None:
