@@ -2,7 +2,14 @@
 
 A small header (dtype and shape) goes ahead of the data on a separate channel;
 the receiver checks it against its own tensor and raises a ``DistError`` naming
-both ranks and both shapes before any data lands in the wrong buffer.
+both ranks and both shapes (the receive buffer's contents are then unspecified).
+
+Both sends, and a receive's data request when its source is known, are posted
+during the call: the engine matches messages of one source and tag in posting
+order, so posting a data request only once its header had arrived let two
+receives from one rank, waited for in reverse order, swap their data. A receive
+from any source must learn the sender from the header first; two outstanding
+``irecv(src=None)`` with the same tag should be waited for in the order posted.
 """
 
 from __future__ import annotations
@@ -30,25 +37,40 @@ def _tag(tag: int) -> int:
 def _send_steps(g: ProcessGroup, tensor: Tensor, a, peer: int, tag: int):
     header = _meta.header("send", a.shape, a.dtype)
     buf = a if a.flags.c_contiguous else a.copy(order="C")
-    yield g.backend.send(header, peer, tag, meta=True)
-    yield g.backend.send(buf, peer, tag)
+    sent_header = g.backend.send(header, peer, tag, meta=True)
+    sent_data = g.backend.send(buf, peer, tag)  # now, not after the header: see above
+    yield sent_header
+    yield sent_data
 
 
 def _recv_steps(g: ProcessGroup, tensor: Tensor, a, peer: int | None, tag: int):
     mine = _meta.header("send", a.shape, a.dtype)
     theirs = np.empty(_meta.HEADER_LEN, np.int64)
     req = g.backend.recv(theirs, peer, tag, meta=True)
+    buf = _contiguous(a)
+    data = None if peer is None else g.backend.recv(buf, peer, tag)  # posted in order
     yield req
     source = req.source if peer is None else peer
     if not np.array_equal(mine, theirs):
+        if data is not None:
+            _drain(data)  # the sender's data message is consumed, not left to a later recv
         raise DistError(
             f"recv: rank {g.ranks[source]} sent {_meta.describe(theirs)[5:-1]} but rank "
             f"{g.global_rank} receives into {_meta.describe(mine)[5:-1]} (tag {tag})"
         )
-    buf = _contiguous(a)
-    yield g.backend.recv(buf, source, tag)
+    yield data if data is not None else g.backend.recv(buf, source, tag)
     _store(tensor, a, buf)
     return g.ranks[source]
+
+
+def _drain(request) -> None:
+    """Complete a data receive whose header did not match; a larger message than the
+    buffer is an engine error (truncation) that the mismatch report replaces."""
+    try:
+        while not request.test():
+            pass
+    except Exception:  # noqa: BLE001 - MPI's truncation error; the DistError follows
+        pass
 
 
 def _what(g: ProcessGroup, name: str, a, peer):
