@@ -4,12 +4,13 @@ plans are keyed per device, outputs are allocated through ``ember.cuda``, each k
 the generated CUDA source is launched once with a grid computed from its work and with
 every program slot as an argument.
 
-The stand-in launcher records each launch and then computes the graph with the CPU
-kernels generated from the same canonical graph, on the host views of the same
-(stand-in) memory. What this proves: the plumbing (placement, keys, slots, grids,
-allocation, fallback rules, autograd's device buffers). What it does not: that the CUDA
-source is right (nvcc compiles it in test_jit_cuda_compile.py; it runs in
-test_jit_cuda_run.py on a GPU), that NVRTC accepts it, or anything about CuPy's launch.
+The stand-in launcher (``ember.jit._gpu_standin``) records each launch and then
+computes the graph with the CPU kernels generated from the same canonical graph, on
+the host views of the same (stand-in) memory. What this proves: the plumbing
+(placement, keys, slots, grids, allocation, fallback rules, autograd's device
+buffers). What it does not: that the CUDA source is right (nvcc and NVRTC compile it
+in test_jit_cuda_compile.py; it runs in test_jit_cuda_run.py on a GPU), or anything
+about CuPy's launches.
 """
 
 import numpy as np
@@ -17,60 +18,14 @@ import pytest
 
 import ember
 from ember._cuda import standin
-from ember.jit import LazyTensor, _build, _codegen, _gpu, _lazy
-from ember.jit._lazy import _ptrs
-
-
-class _Recorder:
-    def __init__(self):
-        self.modules = []  # (source, names, dev) per NVRTC compile
-        self.launches = []  # (name, grid, block, args) per kernel launch
+from ember.jit import LazyTensor, _gpu, _gpu_standin, _lazy
 
 
 @pytest.fixture
 def rec(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBER_JIT_CACHE", str(tmp_path / "jit"))
     monkeypatch.delenv("EMBER_JIT_CUDA", raising=False)
-    standin.activate(monkeypatch)
-    r = _Recorder()
-
-    def load_module(source, names, dev):
-        r.modules.append((source, names, dev))
-
-        def kernel(name):
-            return lambda g, b, args: r.launches.append((name, g, b, args))
-
-        return {n: kernel(n) for n in names}
-
-    real_compile = _gpu.compile_plan
-
-    def compile_plan(outs, canon, nodes, key, dev):
-        plan = real_compile(outs, canon, nodes, key, dev)
-        cpu = _codegen.generate(outs, canon, nodes)
-        lib = _build.library(cpu.source, "void run(char **P);")
-        index = {id(n): i for i, n in enumerate(nodes)}
-        cpu_slots = [index[id(n)] for _, n in cpu.slots]
-        launch = plan.run
-
-        def run(arrays):
-            launch(arrays)  # records every kernel with its arguments
-            by_node = {i: a for (_, i), a in zip(plan.slots, arrays, strict=True)}
-            scratch = [np.empty(nodes[i].shape, nodes[i].dtype) for i in cpu_slots]
-            host = [
-                standin.to_host(by_node[i]) if i in by_node else t
-                for i, t in zip(cpu_slots, scratch, strict=True)
-            ]
-            lib.lib.run(_ptrs(host))
-
-        plan.run = run
-        return plan
-
-    monkeypatch.setattr(_gpu, "load_module", load_module)
-    monkeypatch.setattr(_gpu, "compile_plan", compile_plan)
-    monkeypatch.setattr(_gpu, "sm_count", lambda dev: 2)
-    monkeypatch.setattr(_gpu, "compute_capability", lambda dev: "90")
-    monkeypatch.setattr(_gpu, "versions", lambda: "cupy test")
-    return r
+    return _gpu_standin.activate(monkeypatch, sms=2)
 
 
 def _x(*shape, seed=0, dtype=np.float32):
