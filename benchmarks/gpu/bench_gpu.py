@@ -10,7 +10,10 @@ Sections (each guarded: a failure is reported in the table, the rest still runs)
   3. conv2d forward+backward at a ResNet block shape (N=32, C=64, 56x56, 3x3): ember.nn
      vs PyTorch, plus ember's own kernel layer (im2col + cuBLAS GEMM + col2im);
   4. a ResNet-18 training step (batch 64, 224x224, SGD): ember vs PyTorch eager;
-  5. per-op launch overhead on 1-element tensors (add, mul, sum): ember vs PyTorch.
+  5. per-op launch overhead on 1-element tensors (add, mul, sum): ember vs PyTorch;
+  6. ember.jit on CUDA: a tanh-GELU over 64M float32 and a row max-subtract-exp-sum over
+     8192 x 8192, fused by lazy mode (NVRTC-compiled kernels) vs ember eager and PyTorch
+     eager (the first call, which compiles, is in the warm-up).
 Timing: CUDA events around many repeats after a warm-up, median of several trials.
 """
 
@@ -339,6 +342,45 @@ def bench_overhead(ember, cupy):
         row("overhead", f"ember {name} (1 element)", us, "us/op", ref.get(name), "torch")
 
 
+def _gelu(x):
+    return 0.5 * x * (1 + ((x + 0.044715 * x * x * x) * 0.7978845608028654).tanh())
+
+
+def _rowexp(x):
+    return (x - x.amax(1, keepdim=True)).exp().sum(1)
+
+
+def bench_jit(ember, cupy):
+    sync = cupy.cuda.Device().synchronize
+    cases = (
+        ("tanh-GELU, 64M float32", _gelu, (1 << 26,)),
+        ("exp(x - rowmax).sum(1), 8192^2 float32", _rowexp, (8192, 8192)),
+    )
+    for what, fn, shape in cases:
+        x = ember.randn(*shape, device="cuda")
+        ref, ref_name = None, ""
+        try:
+            import torch
+
+            tx = torch.randn(*shape, device="cuda")
+            ref, ref_name = (
+                timed(lambda fn=fn, tx=tx: fn(tx), torch.cuda.synchronize),
+                "torch eager",
+            )
+            del tx
+        except ImportError:
+            pass
+        eager = timed(lambda fn=fn, x=x: fn(x), sync)
+        # compile(): each call builds the graph lazily and forces it (CUDA graphs are
+        # not replayed); the plan and the NVRTC module come from the caches after warm-up
+        fused = ember.jit.compile(fn)
+        lazy = timed(lambda fused=fused, x=x: fused(x), sync)
+        row("jit", f"eager {what}", eager * 1e3, "ms", ref * 1e3 if ref else None, ref_name)
+        row("jit", f"lazy {what}", lazy * 1e3, "ms", ref * 1e3 if ref else None, ref_name)
+        row("jit", f"lazy / eager {what}", lazy / eager, "x", note="ember eager = 1")
+        del x
+
+
 def table(card: str) -> str:
     lines = [
         f"ember GPU benchmarks on {card} (ratio: ember / reference, same run)",
@@ -375,6 +417,7 @@ def main() -> int:
         ("matmul", bench_matmul),
         ("conv2d", bench_conv),
         ("overhead", bench_overhead),
+        ("jit", bench_jit),
         ("resnet18", bench_resnet),
     ]
     for name, fn in sections:
