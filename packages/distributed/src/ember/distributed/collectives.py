@@ -97,7 +97,7 @@ def _store(t: Tensor, a, src) -> None:
     t._bump()
 
 
-# (op, dtype) pairs already found valid: validating costs microseconds (numpy's
+# (op value, dtype) pairs already found valid: validating costs microseconds (numpy's
 # dtype.name), a few percent of a 1 MB all-reduce.
 _VALID_OPS: set = set()
 
