@@ -86,6 +86,13 @@ def _reductions():
                 outs.append(
                     getattr(x, op)(dim, keepdim=keep) if dim is not None else getattr(x, op)()
                 )
+    # long ranges with few outputs: two-pass (chunk partials, then their combination)
+    big = {k: ember.from_numpy(_rand_big(rng, k)) for k in ("b", "i32", "f32", "f64")}
+    for name, x in big.items():
+        for op in ("sum", "mean", "amax", "amin"):
+            if op == "mean" and name[0] != "f":
+                continue
+            outs += [getattr(x, op)(), getattr(x, op)(1, keepdim=True)]
     f = xs["f32"]
     outs.append(f - f.amax(2, keepdim=True))  # a reduction read by an elementwise kernel
     outs.append((f - f.mean(1, keepdim=True)).abs().amax())  # ... and by another reduction
@@ -93,11 +100,22 @@ def _reductions():
     return outs
 
 
+def _rand_big(rng, kind):
+    shape = (2, 70000)  # over _cuda.SPLIT_MIN elements per output
+    if kind == "b":
+        return rng.random(shape) > 0.5
+    if kind == "i32":
+        return rng.integers(-9, 9, shape).astype(np.int32)
+    return rng.standard_normal(shape).astype(np.float32 if kind == "f32" else np.float64)
+
+
 def _sources():
     with np.errstate(all="ignore"), ember.jit.lazy():
         ops = _cuda.source_for(_graph())
         reds = _cuda.source_for(_reductions())
     assert ops.count("__global__") >= 4 and reds.count("__global__") >= 100
+    assert reds.count("__global__ void ember_jit_kern") > reds.count("a(char *P0")  # split ones
+    assert reds.count("a(char *P0") >= 20
     return {"ops": ops, "reductions": reds}
 
 
@@ -160,7 +178,7 @@ def test_cuda_source_compiles_with_nvrtc_and_the_options_lazy_mode_uses():
         )
     from ember.jit import _gpu
 
-    opts = list(_gpu.nvrtc_options())
+    opts = list(_gpu.nvrtc_options()) + ["-ftz=true"]  # CuPy's RawModule adds -ftz=true
     # an invalid source fails: the helper can tell success from failure
     assert (
         _nvrtc_compile(lib, "__global__ void k() { undefined_name(); }", opts + ["-arch=sm_90"])[0]

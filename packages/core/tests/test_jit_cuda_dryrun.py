@@ -176,3 +176,32 @@ def test_autograd_through_cuda_lazy_graph(rec):
     ref = 0.5 * (1 + np.tanh(u)) + 0.5 * v * (1 - np.tanh(u) ** 2) * du
     np.testing.assert_allclose(g.cpu().numpy(), ref, rtol=1e-4, atol=1e-5)
     assert rec.launches  # the backward graph ran through the CUDA plans
+
+
+def test_long_reductions_take_two_passes_with_a_scratch_buffer(rec):
+    h = np.random.default_rng(3).standard_normal((3, 100_000)).astype(np.float32)
+    h[2, 777] = np.nan
+    x = ember.from_numpy(h).cuda()
+    with ember.jit.lazy():
+        s = x.sum()  # 300k elements, one output
+        m = x.amax(1)  # 3 outputs of 100k
+        got_s, got_m = s.cpu().numpy(), m.cpu().numpy()
+    ok = ~np.isnan(h)
+    np.testing.assert_allclose(got_m[:2], h[:2].max(1))
+    assert np.isnan(got_m[2]) and np.isnan(got_s)  # a NaN in one chunk reaches the result
+    launches = {n: (g, args) for n, g, _, args in rec.launches}
+    # 300000 / 8192 -> 37 chunks for the sum, 13 per row for the max: pass 1 gets one
+    # block per chunk (capped at 2 SMs * 32), pass 2 one per output
+    sums = sorted(n for n in launches if launches[n][0] in ((37,), (1,)))
+    assert len(rec.launches) == 4 and len(sums) == 2
+    grids = sorted(g for g, _ in launches.values())
+    assert grids == [(1,), (3,), (37,), (39,)]
+    (_, args) = launches[sums[0]]
+    shapes = sorted(a.shape for a in args)
+    assert (37,) in shapes and (39,) in shapes  # the two partials buffers, on the device
+    assert all(isinstance(a, standin.StandIn) for a in args)
+    x2 = ember.from_numpy(np.where(ok, h, 0).astype(np.float32)).cuda()
+    with ember.jit.lazy():
+        s2 = x2.mean()
+        got = s2.cpu().numpy()
+    np.testing.assert_allclose(got, np.where(ok, h, 0).astype(np.float64).mean(), rtol=1e-6)

@@ -5,9 +5,11 @@ Elementwise kernels: one thread per element of the iteration space (a grid-strid
 loop), index arithmetic from the collapsed shape baked in as constants. Reductions:
 one block per output element (grid-stride over outputs); the block's threads stride
 over the reduced elements and combine through shared memory; float sums accumulate in
-double, max/min propagate NaN as on the CPU. Kernels take one ``char *`` per program
-slot (the arrays, in ``Program.slots`` order), so every kernel of a program is
-launched with the same argument list.
+double, max/min propagate NaN as on the CPU. Few outputs over a long range (full
+reductions) take two passes (:func:`split_count`): blocks reduce chunks into partials
+(a ``("scratch", node)`` program slot), then one block per output combines them.
+Kernels take one ``char *`` per program slot (the arrays, in ``Program.slots``
+order), so every kernel of a program is launched with the same argument list.
 
 Lazy graphs of CUDA tensors compile this source with NVRTC and launch it
 (``ember.jit._gpu``); the source is also compiled with ``nvcc`` by the tests.
@@ -26,7 +28,7 @@ from ember.jit._codegen import (
     _offsets,
     schedule,
 )
-from ember.jit._ir import CTYPE, c_cast
+from ember.jit._ir import CTYPE, Node, c_cast
 
 THREADS = 256
 
@@ -124,10 +126,41 @@ def _elementwise(prog, canon, space, outs, kid) -> tuple[str, list[str]]:
     for i, (_, _, v) in enumerate(stores):
         src.append(f"  O{i}[{names[L + i]} + j * {vecs[L + i][-1]}] = {v};")
     src.append("}")
-    return _kernel(prog, kid, src), [numel]
+    return _kernel(prog, f"ember_jit_kern{kid}", src), [numel]
 
 
-def _reduction(prog, canon, red, kid) -> tuple[str, list[str]]:
+def _combine(act: str, comb: str) -> list[str]:
+    """The block's tree combination of ``acc``/``nan`` through shared memory."""
+    return [
+        "  sh[t] = acc; shn[t] = nan;",
+        "  __syncthreads();",
+        "  for (int s = blockDim.x / 2; s > 0; s >>= 1) {",
+        f"    if (t < s) {{ {comb}sh[t] = acc; shn[t] = nan; }}",
+        "    __syncthreads();",
+        "  }",
+    ]
+
+
+def split_count(on: int, rn: int) -> int:
+    """Chunks each output's reduced range is cut into (1: one block per output). Few
+    outputs over a long range (a full reduction) would leave most of the GPU idle with
+    one block each: the range is then reduced in chunks of ``SPLIT_CHUNK`` elements by
+    separate blocks writing partial results, which a second kernel combines (two
+    passes, no atomics: deterministic)."""
+    if rn < SPLIT_MIN or on > SPLIT_MAX_OUTPUTS:
+        return 1
+    return min(SPLIT_MAX_CHUNKS, -(-rn // SPLIT_CHUNK))
+
+
+SPLIT_MIN = 1 << 16
+SPLIT_MAX_OUTPUTS = 256
+SPLIT_CHUNK = 8192
+SPLIT_MAX_CHUNKS = 1024
+
+
+def _reduction(prog, canon, red, kid) -> list[tuple[str, str, int]]:
+    """The kernels of reduction ``red``: ``[(source, name, work)]``, one kernel, or two
+    (partials over chunks, then their combination) per :func:`split_count`."""
     x = red.args[0]
     space = x.shape
     dims = red.params[0]
@@ -146,9 +179,16 @@ def _reduction(prog, canon, red, kid) -> tuple[str, list[str]]:
     rn = int(np.prod([space[d] for d in rdims])) if rdims else 1
     inner = rshape[-1]
     is_f = red.dtype.kind == "f"
-    xv = c_cast(v, canon[id(x)].dtype, acc_dt)
+    minmax_f = is_f and red.op in ("amax", "amin")
+
+    def step_of(xv):
+        if red.op in ("sum", "mean"):
+            return f"acc += {xv};"
+        sym = ">" if red.op == "amax" else "<"
+        return f"{{ {act} v_ = {xv}; acc = v_ {sym} acc ? v_ : acc; nan |= v_ != v_; }}"
+
     if red.op in ("sum", "mean"):
-        init, step, comb = "0", f"acc += {xv};", "acc += sh[t + s]; "
+        init, comb = "0", "acc += sh[t + s]; "
     else:
         sym = ">" if red.op == "amax" else "<"
         if is_f:
@@ -157,41 +197,68 @@ def _reduction(prog, canon, red, kid) -> tuple[str, list[str]]:
             info = np.iinfo(red.dtype) if red.dtype.kind != "b" else None
             lo, hi = (info.min, info.max) if info else (0, 1)
             init = f"(({act}){lo if red.op == 'amax' else hi}LL)"
-        step = f"{{ {act} v_ = {xv}; acc = v_ {sym} acc ? v_ : acc; nan |= v_ != v_; }}"
         comb = f"acc = sh[t + s] {sym} acc ? sh[t + s] : acc; nan |= shn[t + s]; "
     fin = f"(acc / (double){rn})" if red.op == "mean" else "acc"
-    if is_f and red.op in ("amax", "amin"):
+    if minmax_f:
         fin = f"(nan ? ({act})NAN : acc)"
+    chunks = split_count(on, rn)
+    span = -(-rn // chunks)
+    shared = f"__shared__ {act} sh[{THREADS}]; __shared__ int shn[{THREADS}];"
+
+    # pass 1 (or the only pass): block p reduces chunk p % chunks of output p / chunks
     src = _decl_loads(k)
-    src.append(f"{oct_} *restrict O = ({oct_} *)P{slot};")
-    src.append(f"__shared__ {act} sh[{THREADS}]; __shared__ int shn[{THREADS}];")
-    src.append("const int t = threadIdx.x;")
-    src.append(f"for (int64_t o = blockIdx.x; o < {on}; o += gridDim.x) {{")
+    if chunks == 1:
+        src.append(f"{oct_} *restrict O = ({oct_} *)P{slot};")
+    else:
+        part = Node("partials", (), (on * chunks,), acc_dt)
+        src.append(f"{act} *restrict W = ({act} *)P{prog.slot('scratch', part)};")
+    src += [shared, "const int t = threadIdx.x;"]
+    src.append(f"for (int64_t p = blockIdx.x; p < {on * chunks}; p += gridDim.x) {{")
+    src.append(f"  const int64_t o = p / {chunks}, c = p % {chunks};")
+    src.append(f"  const int64_t r1 = c * {span} + {span} < {rn} ? c * {span} + {span} : {rn};")
     src += ["  " + s for s in _offsets("k", "o", kshape, kvecs, names)]
     src.append(f"  {act} acc = {init}; int nan = 0;")
-    src.append(f"  for (int64_t r = t; r < {rn}; r += blockDim.x) {{")
+    src.append(f"  for (int64_t r = c * {span} + t; r < r1; r += blockDim.x) {{")
     src.append(f"    int64_t rr = r / {inner}, j = r % {inner};")
     src += ["    " + s for s in _offsets("r", "rr", rshape[:-1], [q[:-1] for q in rvecs], names)]
     for i, (_, _, dt) in enumerate(k.loads):
         src.append(f"    const {CTYPE[dt]} *restrict l{i} = L{i} + k{names[i]} + r{names[i]};")
         src.append(f"    const int64_t S{i} = {rvecs[i][-1]};")
     src += ["    " + s for s in k.lines]
-    src.append(f"    {step}")
+    src.append("    " + step_of(c_cast(v, canon[id(x)].dtype, acc_dt)))
     src.append("  }")
-    src.append("  sh[t] = acc; shn[t] = nan;")
-    src.append("  __syncthreads();")
-    src.append("  for (int s = blockDim.x / 2; s > 0; s >>= 1) {")
-    src.append(f"    if (t < s) {{ {comb}sh[t] = acc; shn[t] = nan; }}")
-    src.append("    __syncthreads();")
-    src.append("  }")
-    src.append(f"  if (t == 0) O[o] = ({oct_})({fin});")
+    src += _combine(act, comb)
+    if chunks == 1:
+        src.append(f"  if (t == 0) O[o] = ({oct_})({fin});")
+    else:  # a chunk that saw a NaN passes it on in its partial
+        src.append(f"  if (t == 0) W[p] = {'nan ? NAN : acc' if minmax_f else 'acc'};")
     src.append("  __syncthreads();")
     src.append("}")
-    return _kernel(prog, kid, src), [on]
+    name = f"ember_jit_kern{kid}"
+    if chunks == 1:
+        return [(_kernel(prog, name, src), name, on)]
+    # pass 2: block o combines output o's partials
+    src2 = [
+        f"const {act} *restrict W = (const {act} *)P{prog.slot_of[id(part)]};",
+        f"{oct_} *restrict O = ({oct_} *)P{slot};",
+        shared,
+        "const int t = threadIdx.x;",
+        f"for (int64_t o = blockIdx.x; o < {on}; o += gridDim.x) {{",
+        f"  {act} acc = {init}; int nan = 0;",
+        f"  for (int64_t c = t; c < {chunks}; c += blockDim.x) {step_of(f'W[o * {chunks} + c]')}",
+        *_combine(act, comb),
+        f"  if (t == 0) O[o] = ({oct_})({fin});",
+        "  __syncthreads();",
+        "}",
+    ]
+    return [
+        (_kernel(prog, name + "a", src), name + "a", on * chunks),
+        (_kernel(prog, name + "b", src2), name + "b", on),
+    ]
 
 
-def _kernel(prog, kid, body) -> str:
-    lines = [f'extern "C" __global__ void ember_jit_kern{kid}(@PARAMS@) {{']
+def _kernel(prog, name, body) -> str:
+    lines = [f'extern "C" __global__ void {name}(@PARAMS@) {{']
     return "\n".join(lines + ["  " + s for s in body] + ["}"])
 
 
@@ -205,13 +272,15 @@ def generate_cuda(outputs, canon, nodes) -> tuple[str, Program, list]:
     kernels, launches = [], []
     for kid, item in enumerate(schedule(outputs, canon, nodes, merge=False)):
         if item[0] == "red":
-            src, work = _reduction(prog, canon, item[1], kid)
+            for src, name, work in _reduction(prog, canon, item[1], kid):
+                kernels.append(src)
+                launches.append((name, "red", work))
             prog.groups.append((f"ember_jit_kern{kid}", item[1].args[0].shape, [item[1]]))
         else:
             src, work = _elementwise(prog, canon, item[1], item[2], kid)
             prog.groups.append((f"ember_jit_kern{kid}", item[1], item[2]))
-        kernels.append(src)
-        launches.append((f"ember_jit_kern{kid}", item[0], work[0]))
+            kernels.append(src)
+            launches.append((f"ember_jit_kern{kid}", "ew", work[0]))
     params = _params(prog)
     source = PRELUDE + "\n\n".join(s.replace("@PARAMS@", params) for s in kernels) + "\n"
     return source, prog, launches

@@ -17,8 +17,8 @@ operation by operation). Two cache levels, as on the CPU:
 Launch grids come from the output sizes (:func:`grid`): elementwise kernels run one
 thread per element in a grid-stride loop, capped at a few waves of blocks; reductions
 run one 256-thread block per output element (grid-stride over outputs), each block
-combining its threads' partial results through shared memory, so a full reduction is
-one block: correct, deterministic (no atomics), but slow for large inputs.
+combining its threads' partial results through shared memory; few outputs over a long
+range take two such passes (chunk partials, then their combination; no atomics).
 
 Every CuPy call sits in a small function here (:func:`compute_capability`,
 :func:`versions`, :func:`sm_count`, :func:`load_module`, :func:`empty`), which is what
@@ -109,11 +109,11 @@ def device(dev: int):
     return cuda.device(dev) if dev is not None else contextlib.nullcontext()
 
 
-def empty(node):
-    """An uninitialized array of ``node``'s shape and dtype on its device (CuPy's pool)."""
+def empty(shape, dtype, dev: int):
+    """An uninitialized array on CUDA device ``dev``, from CuPy's memory pool."""
     from ember import cuda
 
-    return cuda._empty(node.shape, node.dtype, node.dev)
+    return cuda._empty(shape, dtype, dev)
 
 
 def grid(kind: str, work: int, sms: int) -> int:
@@ -137,7 +137,14 @@ def compile_plan(outs, canon, nodes, key, dev: int):
     plan.device = dev
     plan.key = key
     plan.source = source
-    plan.slots = [(kind, index[id(n)]) for kind, n in prog.slots]
+    plan.scratch = []  # (shape, dtype) of each scratch slot (a two-pass reduction's partials)
+    plan.slots = []
+    for kind, n in prog.slots:
+        if kind == "scratch":
+            plan.slots.append((kind, len(plan.scratch)))
+            plan.scratch.append((n.shape, n.dtype))
+        else:
+            plan.slots.append((kind, index[id(n)]))
     plan.groups = [(name, space, [index[id(n)] for n in g]) for name, space, g in prog.groups]
     plan.launches = [(name, grid(kind, work, sms), THREADS) for name, kind, work in launches]
     calls = [(fns[name], g, b) for name, g, b in plan.launches]

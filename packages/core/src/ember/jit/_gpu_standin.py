@@ -58,7 +58,9 @@ def activate(monkeypatch, sms: int = 2) -> Recorder:
                 if not isinstance(a, standin.StandIn):
                     raise TypeError(f"a CUDA plan got a host array of shape {a.shape}")
             launch(arrays)
-            by_node = {i: a for (_, i), a in zip(plan.slots, arrays, strict=True)}
+            by_node = {
+                i: a for (kind, i), a in zip(plan.slots, arrays, strict=True) if kind != "scratch"
+            }
             host = [
                 standin.to_host(by_node[i])
                 if i in by_node

@@ -171,7 +171,10 @@ def record(name: str, out: LazyTensor, inputs: tuple, params) -> None:
         for t in (out, *inputs):
             if type(t) is LazyTensor and t._node is not None and t._node.buf is None:
                 n = t._node
-                n.buf = np.empty(n.shape, n.dtype) if n.dev is None else _gpu().empty(n)
+                if n.dev is None:
+                    n.buf = np.empty(n.shape, n.dtype)
+                else:
+                    n.buf = _gpu().empty(n.shape, n.dtype, n.dev)
                 _slot_set(t, n.buf)
                 placed.append((t, n, sys.getrefcount(n.buf)))
         _T._engine.record(name, out, inputs, params)
@@ -188,7 +191,8 @@ def record(name: str, out: LazyTensor, inputs: tuple, params) -> None:
 class _Plan:
     # device: None for a CPU plan (``run`` takes a ``char *[]``), else the CUDA device
     # index (``run`` takes the device arrays); launches: a CUDA plan's (kernel, grid, block)
-    __slots__ = ("run", "slots", "source", "groups", "key", "device", "launches")
+    # scratch: a CUDA plan's (shape, dtype) per ``("scratch", i)`` slot
+    __slots__ = ("run", "slots", "source", "groups", "key", "device", "launches", "scratch")
 
 
 def _gpu():
@@ -209,6 +213,7 @@ def _compile(outs, canon, nodes, key) -> _Plan:
     plan.key = key
     plan.device = None
     plan.launches = None
+    plan.scratch = None
     return plan
 
 
@@ -327,6 +332,9 @@ def run_plan(plan: _Plan, nodes: list[Node], outs: list[Node], canon: dict) -> N
     arrays = []
     dev = plan.device
     for kind, i in plan.slots:
+        if kind == "scratch":  # CUDA plans only
+            arrays.append(_gpu().empty(*plan.scratch[i], dev))
+            continue
         n = nodes[i]
         if kind == "in":
             a = n.value
@@ -335,13 +343,13 @@ def run_plan(plan: _Plan, nodes: list[Node], outs: list[Node], canon: dict) -> N
         elif dev is None:
             a = _pool.empty(n.shape, n.dtype)
         else:  # CuPy's memory pool
-            a = _gpu().empty(n)
+            a = _gpu().empty(n.shape, n.dtype, dev)
         arrays.append(a)
     plan.run(_ptrs(arrays) if dev is None else arrays)
     _build.STATS["kernels_run"] += len(plan.groups)
     by_node = {}
     for (kind, i), a in zip(plan.slots, arrays, strict=True):
-        if kind != "in":
+        if kind == "out" or kind == "tmp":
             by_node[id(nodes[i])] = a
     for n in nodes:  # reductions read by later kernels are kept while their node lives
         a = by_node.get(id(n))
