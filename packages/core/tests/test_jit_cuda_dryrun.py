@@ -205,3 +205,11 @@ def test_long_reductions_take_two_passes_with_a_scratch_buffer(rec):
         s2 = x2.mean()
         got = s2.cpu().numpy()
     np.testing.assert_allclose(got, np.where(ok, h, 0).astype(np.float64).mean(), rtol=1e-6)
+
+
+def test_explain_shows_the_cuda_kernels(rec):
+    x = _x(16, 8).cuda()
+    e = ember.jit.explain(lambda t: (t.exp() * 2).sum(1), x)
+    text = str(e)
+    assert "ember_jit_kern0" in text and "__global__" in e.source
+    assert len(e.kernels) == 1 and len(rec.launches) == 1

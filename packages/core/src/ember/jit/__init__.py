@@ -6,6 +6,11 @@ reductions into generated C kernels compiled once (cffi) and cached on disk
 (``EMBER_JIT_CACHE``, else ``~/.cache/ember/jit``) and in memory by graph signature.
 ``ember.jit.compile(fn)`` runs ``fn`` lazily and remembers its fused plan per input
 signature; ``stats()`` and ``explain()`` show what happened.
+
+CUDA tensors fuse the same way: their graph's generated CUDA source is compiled by
+NVRTC through CuPy (cached per source, GPU architecture and CUDA/CuPy versions) and
+launched on CuPy's current stream. A graph never mixes devices (eager's error is
+raised); ``EMBER_JIT_CUDA=0`` keeps CUDA tensors eager inside ``lazy()``.
 """
 
 from __future__ import annotations

@@ -350,9 +350,10 @@ class lazy:  # noqa: N801 - used like a function, as torch.no_grad is
     ``clamp``, dtype casts, comparisons) and the reductions ``sum``, ``mean``,
     ``amax``, ``amin`` return lazy tensors. Reading data (``.numpy()``, ``.item()``,
     ``print``, ``bool()``, ``.tolist()``, any other op) computes them, fusing the
-    pending graph into a few generated C kernels; leaving the block computes every
-    lazy tensor still referenced. Values, dtypes and errors are those of eager mode.
-    The swap of ops is process-wide (see the module notes); blocks nest.
+    pending graph into a few generated C (for CUDA tensors, CUDA) kernels; leaving
+    the block computes every lazy tensor still referenced. Values, dtypes and errors
+    are those of eager mode. The swap of ops is process-wide (see the module notes);
+    blocks nest.
 
     Example::
 
