@@ -34,6 +34,8 @@ def _graph():
     u8 = ember.from_numpy(rng.integers(0, 9, (5,)).astype(np.uint8))
     b = ember.from_numpy(rng.random((6, 1)) > 0.5)
     strided = ember.from_numpy(rng.standard_normal((5, 12)).astype(np.float32)).t()[::2]
+    zero_d = ember.from_numpy(np.asarray(np.float32(1.5)))
+    empty = ember.from_numpy(np.zeros((0, 3), np.float32))
     outs = []
     for name in sorted({*UNARY_FLOAT, *UNARY_SAME, *UNARY_PRED}):
         for x in (f32, f64, i32):
@@ -59,6 +61,11 @@ def _graph():
         (i32 * 3).amin(1),
         b.sum(),
         (f32 - f32.mean(1, keepdim=True)).tanh().sum((0, 1)),
+        zero_d.exp() * 2,  # 0-d elementwise and reductions
+        zero_d.sum(),
+        (zero_d + f64).amax(),
+        empty.sum(1),  # reductions over an empty range write their identity
+        empty.sum(0) + 1,
     ]
     return outs
 
