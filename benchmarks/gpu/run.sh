@@ -67,7 +67,8 @@ say "GPU: $($PY -c "import ember; print(ember.cuda.get_device_name())"); prebuil
 # ---- 2. CUDA test suite ----------------------------------------------------------------
 cd "$ROOT"
 # core's op-by-op suite, then the layers above on CUDA vs the CPU (nn layers and a LeNet
-# step, every optimizer, the autograd formulas that allocate): one pytest run, so CuPy's
+# step, every optimizer, the autograd formulas that allocate; ember.jit's CUDA kernels;
+# the profiler's CUDA event times): one pytest run, so CuPy's
 # kernel compiles are shared. -x is off: every failure is listed.
 say "CUDA tests (limit 300 s)"
 timeout 300 $PY -m pytest -q -p no:cacheprovider -rfE \
@@ -77,6 +78,7 @@ timeout 300 $PY -m pytest -q -p no:cacheprovider -rfE \
     packages/autograd/tests/test_autograd_cuda_formulas.py \
     packages/nn/tests/test_nn_cuda_layers.py \
     packages/optim/tests/test_optim_cuda_steps.py \
+    packages/core/tests/test_jit_cuda_run.py packages/core/tests/test_profiler.py \
     > "$OUT/cuda-tests.log" 2>&1
 TEST_RC=$?
 grep -E "^(FAILED|ERROR)" "$OUT/cuda-tests.log" | head -60
