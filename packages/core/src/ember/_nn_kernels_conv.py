@@ -15,6 +15,7 @@ im2col, and PyTorch's ``fold``.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import math
@@ -160,6 +161,17 @@ _GEMM_NAMES = {
 def _gemm(dtype: np.dtype):
     """A cffi pointer to numpy's ILP64 CBLAS ?gemm for ``dtype``, or None."""
     names, ctype = _GEMM_NAMES[dtype]
+    for handle in _blas_libs():
+        for name in names:
+            if hasattr(handle, name):
+                addr = ctypes.cast(getattr(handle, name), ctypes.c_void_p).value
+                return ffi.cast(ctype, addr)
+    return None
+
+
+@functools.cache
+def _blas_libs() -> tuple:
+    """ctypes handles of the BLAS libraries loaded in this process (Linux)."""
     paths = []
     try:
         with open("/proc/self/maps") as maps:
@@ -168,17 +180,42 @@ def _gemm(dtype: np.dtype):
                 if "blas" in path.lower() and ".so" in path and path not in paths:
                     paths.append(path)
     except OSError:  # not Linux
-        return None
+        return ()
+    handles = []
     for path in paths:
         try:
-            handle = ctypes.CDLL(path)
+            handles.append(ctypes.CDLL(path))
         except OSError:
             continue
-        for name in names:
-            if hasattr(handle, name):
-                addr = ctypes.cast(getattr(handle, name), ctypes.c_void_p).value
-                return ffi.cast(ctype, addr)
+    return tuple(handles)
+
+
+@functools.cache
+def _blas_threads():
+    """(set, get) of the OpenBLAS thread count beside the gemm, or None."""
+    for handle in _blas_libs():
+        set_ = getattr(handle, "scipy_openblas_set_num_threads64_", None)
+        get = getattr(handle, "scipy_openblas_get_num_threads64_", None)
+        if set_ is not None and get is not None:
+            set_.argtypes, set_.restype = [ctypes.c_int], None
+            get.argtypes, get.restype = [], ctypes.c_int
+            return set_, get
     return None
+
+
+@contextlib.contextmanager
+def _serial_blas():
+    """The BLAS single-threaded while ember's threads each run whole samples (the C
+    kernels split the batch over ember's OpenMP threads when it has more than one)."""
+    st = _blas_threads() if lib.em_get_num_threads() > 1 else None
+    prev = st[1]() if st is not None else 1
+    if prev > 1:
+        st[0](1)
+    try:
+        yield
+    finally:
+        if prev > 1:
+            st[0](prev)
 
 
 def convw_available(dtype) -> bool:
@@ -225,17 +262,18 @@ def convw_forward(x, weight, bias, stride=1, padding=0, dilation=1) -> np.ndarra
     g, shape = _convw_geometry(x.shape, weight.shape, stride, padding, dilation, op)
     y = np.empty(shape, x.dtype)
     fn = _b.fn("convw_fwd", x.dtype)
-    rc = fn(
-        _b.ptr(x),
-        x.size,
-        _b.ptr(weight),
-        weight.size,
-        _b.ptr(bias),
-        _b.ptr(y),
-        y.size,
-        g,
-        _gemm_for(x.dtype, op),
-    )
+    with _serial_blas():
+        rc = fn(
+            _b.ptr(x),
+            x.size,
+            _b.ptr(weight),
+            weight.size,
+            _b.ptr(bias),
+            _b.ptr(y),
+            y.size,
+            g,
+            _gemm_for(x.dtype, op),
+        )
     _b.check(rc, op)
     return y
 
@@ -253,16 +291,17 @@ def convw_input_grad(gy, weight, x_shape, stride=1, padding=0, dilation=1) -> np
         raise ValueError(f"{op}: gy has shape {gy.shape}, expected {shape}")
     gx = np.empty(x_shape, gy.dtype)
     fn = _b.fn("convw_igrad", gy.dtype)
-    rc = fn(
-        _b.ptr(gy),
-        gy.size,
-        _b.ptr(weight),
-        weight.size,
-        _b.ptr(gx),
-        gx.size,
-        g,
-        _gemm_for(gy.dtype, op),
-    )
+    with _serial_blas():
+        rc = fn(
+            _b.ptr(gy),
+            gy.size,
+            _b.ptr(weight),
+            weight.size,
+            _b.ptr(gx),
+            gx.size,
+            g,
+            _gemm_for(gy.dtype, op),
+        )
     _b.check(rc, op)
     return gx
 
@@ -280,6 +319,9 @@ def convw_weight_grad(x, gy, w_shape, stride=1, padding=0, dilation=1) -> np.nda
         raise ValueError(f"{op}: gy has shape {gy.shape}, expected {shape}")
     gw = np.empty(w_shape, x.dtype)
     fn = _b.fn("convw_wgrad", x.dtype)
-    rc = fn(_b.ptr(x), x.size, _b.ptr(gy), gy.size, _b.ptr(gw), gw.size, g, _gemm_for(x.dtype, op))
+    with _serial_blas():
+        rc = fn(
+            _b.ptr(x), x.size, _b.ptr(gy), gy.size, _b.ptr(gw), gw.size, g, _gemm_for(x.dtype, op)
+        )
     _b.check(rc, op)
     return gw

@@ -116,6 +116,18 @@ static int convw_check(const convw_geom *cg, const void *x, int64_t nx, const vo
 
 enum { CB_ROW = 101, CB_NO = 111, CB_T = 112 }; /* CBLAS enums */
 
+/* Threads for the sample loop of em_convw_*: each thread unfolds and multiplies whole
+ * samples with its own scratch, and the caller makes the BLAS single-threaded meanwhile
+ * (ember._nn_kernels_conv). One parallel region per call, not one threaded GEMM per
+ * block: on a loaded machine every threaded GEMM waits for a descheduled helper, which
+ * made a ResNet block 6-11x slower than torch at 2 threads. */
+static int convw_threads(const convw_geom *g) {
+    if (g->n < 2) return 1;
+    int64_t work;
+    if (nn_mul(g->ys, g->ck * g->kh, &work)) work = INT64_MAX / 4;
+    return nn_threads(work < INT64_MAX / g->n ? work * g->n : INT64_MAX, g->n);
+}
+
 #define NN_T float
 #define NN_S f32
 #define NN_GEMM em_sgemm_t
