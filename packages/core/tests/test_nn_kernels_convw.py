@@ -135,3 +135,26 @@ def test_maxpool_2x2_fast_path(shape, dtype):
     y_ref, idx_ref = _maxpool2x2_reference(x)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(idx, idx_ref)
+
+
+def test_convw_two_threads_split_samples_and_restore_blas():
+    import ember
+
+    prev = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        rng = np.random.default_rng(9)
+        x, w = rng.standard_normal((9, 6, 12, 10)), rng.standard_normal((5, 6, 3, 3))
+        b = rng.standard_normal(5)
+        gy = rng.standard_normal((9, 5, 12, 10))
+        y_ref, gx_ref, gw_ref = _reference(x, w, b, gy, 1, (1, 1), (1, 1))
+        np.testing.assert_allclose(KC.convw_forward(x, w, b, 1, 1, 1), y_ref, atol=1e-11)
+        gx = KC.convw_input_grad(gy, w, x.shape, 1, 1, 1)
+        np.testing.assert_allclose(gx, gx_ref, atol=1e-11)
+        gw = KC.convw_weight_grad(x, gy, w.shape, 1, 1, 1)
+        np.testing.assert_allclose(gw, gw_ref, atol=1e-10)
+        threads = KC._blas_threads()
+        if threads is not None:  # the BLAS gets its thread count back after each call
+            assert threads[1]() == 2
+    finally:
+        ember.set_num_threads(prev)
