@@ -210,6 +210,14 @@ CASES = {
         ),
         arr(4, 5),
     ),
+    "adaptive_max_indices": (
+        lambda x: F.adaptive_max_pool2d(x, (2, 3), return_indices=True),
+        arr(2, 3, 5, 7),
+    ),
+    "max_unpool": (
+        lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2),
+        arr(2, 3, 4, 6),
+    ),
     "clip_grad_norm": (
         lambda w: (w * 3.0, nn.utils.get_total_norm([w * 2.0])),
         arr(3, 4),
@@ -217,22 +225,9 @@ CASES = {
 }
 
 
-# Known host-only code in files this test's author does not own, each a strict xfail so
-# that the fix turns it into a failure that says "remove me".
-XFAIL = {
-    "conv2d_one_gemm": "nn/functional/_conv.py::_conv_array, _gy_on and _crop use "
-    "np.ascontiguousarray (host) on CUDA arrays: use _kernels.contiguous",
-    "conv2d_pointwise": "nn/functional/_conv.py::_cols uses np.ascontiguousarray (host) on a "
-    "CUDA input: use _kernels.contiguous",
-}
-
-
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=XFAIL[n])) if n in XFAIL else n
-        for n in sorted(CASES)
-    ],
+    sorted(CASES),
 )
 def test_functional_on_cuda_matches_cpu(name):
     fn, *arrays = CASES[name]
@@ -307,11 +302,6 @@ def test_lenet_training_step_on_cuda_matches_cpu():
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nn/functional/_rnn.py::rnn_sequence sends CUDA inputs to _rnn_kernels, which "
-    "allocates host buffers: route non-numpy storage to the composite path",
-)
 def test_recurrent_and_transformer_state_on_device():
     """Default initial states and the causal mask are made on the input's device."""
     res = {}

@@ -51,15 +51,16 @@ def unfold_backward(gy: Tensor, shape, params) -> Tensor:
 def as_strided_backward(gy: Tensor, shape, params) -> Tensor:
     size, stride, offset = params
     n = int(np.prod(shape)) if shape else 1
-    storage = np.zeros(
-        max(n, offset + 1 + sum((s - 1) * st for s, st in zip(size, stride) if s > 0)), gy._a.dtype
-    )
-    idx = np.full(size, offset, np.int64)
+    ga = gy._a
+    xp = np if type(ga) is np.ndarray else __import__("cupy")  # allocate on gy's device
+    span = offset + 1 + sum((s - 1) * st for s, st in zip(size, stride) if s > 0)
+    storage = _zeros(max(n, span), ga.dtype, ga)
+    idx = xp.full(size, offset, np.int64)
     for dim, (s, st) in enumerate(zip(size, stride)):
         shp = [1] * len(size)
         shp[dim] = s
-        idx = idx + (np.arange(s) * st).reshape(shp)
-    np.add.at(storage, idx.reshape(-1), gy._a.reshape(-1))
+        idx = idx + (xp.arange(s) * st).reshape(shp)
+    np.add.at(storage, idx.reshape(-1), ga.reshape(-1))  # CuPy arrays: dispatched (NEP 13)
     return _wrap(storage[:n].reshape(shape))
 
 

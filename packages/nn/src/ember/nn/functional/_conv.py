@@ -46,7 +46,7 @@ def _cols(xa, kernel, stride, pads, dilation):
         and all(s == 1 for s in stride)
         and not any(lo or hi for lo, hi in pads)
     ):
-        return np.ascontiguousarray(xa).reshape(n, c, -1), out
+        return K.contiguous(xa).reshape(n, c, -1), out
     return K.im2col_unpadded(xa, kernel, out, stride, pads, dilation), out
 
 
@@ -56,9 +56,9 @@ def _padded(shape, pads) -> tuple:
 
 def _crop(gx, shape, pads):
     if not any(lo or hi for lo, hi in pads):
-        return np.ascontiguousarray(gx)
+        return K.contiguous(gx)
     crop = tuple(slice(lo, lo + s) for s, (lo, _) in zip(shape[2:], pads))
-    return np.ascontiguousarray(gx[(slice(None), slice(None)) + crop])
+    return K.contiguous(gx[(slice(None), slice(None)) + crop])
 
 
 # Below this many column entries a per-sample GEMM (the (N, C*K, P) layout) wins: the
@@ -230,7 +230,7 @@ def _conv_array(xa, wa, ba, params):
         if ba is not None:
             y += ba[:, None]
         y = y.reshape((o, n) + out).swapaxes(0, 1)
-        return np.ascontiguousarray(y)
+        return K.contiguous(y)
     cols, out = _cols(xa, kernel, stride, pads, dilation)
     p = cols.shape[-1]
     y = np.matmul(wa.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, p))
@@ -249,7 +249,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None, params) -> Tensor:
 def _gy_on(ga):
     # (N, O, *out) -> (O, N*P), the layout of the GEMMs
     n, o = ga.shape[:2]
-    return np.ascontiguousarray(ga.reshape(n, o, -1).swapaxes(0, 1)).reshape(o, -1)
+    return K.contiguous(ga.reshape(n, o, -1).swapaxes(0, 1)).reshape(o, -1)
 
 
 def conv_input_grad(gy: Tensor, weight: Tensor, params, x_shape) -> Tensor:

@@ -215,8 +215,9 @@ def _adaptive_max(nd, x, output_size, return_indices):
     y, _, _ = _adaptive(nd, x, output_size, lambda t, d: t.amax(d), who)
     if not return_indices:
         return y
-    # indices: argmax inside each cell, as flat positions in the input plane
-    xa = x.detach().numpy()
+    # indices: argmax inside each cell, as flat positions in the input plane (a loop
+    # over output cells on the host; the index tensor then goes to x's device)
+    xa = x.detach().cpu().numpy()
     grids = [_cells(S, O) for S, O in zip(sp, osz)]
     idx = np.empty(xa.shape[:-nd] + osz, np.int64)
     for cell in np.ndindex(*osz):
@@ -226,7 +227,7 @@ def _adaptive_max(nd, x, output_size, return_indices):
         local = np.unravel_index(flat, block.shape[-nd:])
         glob = [loc + grids[i][cell[i]][0] for i, loc in enumerate(local)]
         idx[(Ellipsis,) + cell] = np.ravel_multi_index(tuple(glob), sp)
-    return y, _wrap(idx)
+    return y, _wrap(idx).to(x.device)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -262,12 +263,13 @@ def _max_unpoolnd(nd, x, indices, kernel_size, stride, padding, output_size):
                 )
     lead = tuple(x.shape[:-nd])
     plane = int(np.prod(osz))
-    ia = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
-    if ia.size and (ia.min() < 0 or ia.max() >= plane):
+    it = indices if isinstance(indices, Tensor) else E.as_tensor(np.asarray(indices))
+    it = it.to(device=x.device, dtype=E.int64)
+    if it.numel() and (int(it.min()) < 0 or int(it.max()) >= plane):
         raise IndexError(f"{who}: an index is out of range for output size {osz}")
     flat_x = x.reshape(lead + (-1,))
-    z = E.zeros(lead + (plane,), dtype=x.dtype)
-    y = z.scatter(-1, _wrap(ia.reshape(lead + (-1,)).astype(np.int64)), flat_x)
+    z = E.zeros(lead + (plane,), dtype=x.dtype, device=x.device)
+    y = z.scatter(-1, it.reshape(lead + (-1,)), flat_x)
     return y.reshape(lead + osz)
 
 

@@ -27,7 +27,12 @@ def _arr(t: Tensor | None):
 def rnn_sequence(mode: str, xg, w_hh, b_hh, w_hr, h0, c0, batch_sizes: np.ndarray, reverse):
     """One layer, one direction. ``xg`` (N, G*H): the input projections ``x W_ih^T +
     b_ih`` in packed row order; ``h0`` (B, Hout), ``c0`` (B, H) for LSTM (else None).
-    Returns ``(y (N, Hout), hT (B, Hout))`` plus ``cT (B, H)`` for LSTM."""
+    Returns ``(y (N, Hout), hT (B, Hout))`` plus ``cT (B, H)`` for LSTM.
+
+    CUDA tensors take :func:`composite` (the recurrence in ember ops, each running on
+    the device): the fused loop in :mod:`._rnn_kernels` works on host arrays."""
+    if type(xg._a) is not np.ndarray:
+        return composite(mode, xg, w_hh, b_hh, w_hr, h0, c0, batch_sizes, reverse)
     y, hT, cT, saved = K.forward(
         mode,
         xg._a,
