@@ -92,6 +92,8 @@ def main() -> int:
             str(HERE / "test_kernels_bridge.py"),
             str(HERE / "test_nn_kernels_fuzz.py"),
             str(HERE / "test_nn_kernels.py"),
+            str(HERE / "test_nn_kernels_convw.py"),
+            str(HERE / "test_nn_kernels_rnn.py"),
             str(HERE / "test_optim_kernels.py"),
             str(HERE / "test_random.py"),
             *pytest_args,
