@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 
 import numpy as np
+from _timing import median_times
 
 import ember
 
@@ -30,18 +30,6 @@ def chain(x, tanh):
     """10 elementwise ops: 3 mul, fma-like add, 2 mul, tanh, add, 2 mul (scaled GELU)."""
     inner = C0 * (x + C1 * (x * x * x))
     return (0.5 * x) * (1.0 + tanh(inner)) * SCALE
-
-
-def interleave(fns: dict, repeat: int) -> dict:
-    out = {k: [] for k in fns}
-    for f in fns.values():
-        f()
-    for _ in range(repeat):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            out[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in out.items()}
 
 
 def _lazy_chain(x):
@@ -87,7 +75,7 @@ def bench_chain(n: int, repeat: int, use_tc: bool) -> None:
         ember.set_num_threads(threads)
         if torch is not None:
             torch.set_num_threads(threads)
-        t = interleave(fns, repeat)
+        t = median_times(fns, repeat)
         base = t["ember eager"]
         print(f"\n{n // (1 << 20)}M float32, 10-op chain, {threads} thread(s), median of {repeat}:")
         for k, v in t.items():
@@ -128,7 +116,7 @@ def bench_compile_and_hits() -> None:
     compiled = ember.jit.compile(lambda t: chain(t, ember.tanh))
     compiled(small)
     n = 2000
-    t = interleave(
+    t = median_times(
         {
             "compile replay": lambda: [compiled(small) for _ in range(n)],
             "lazy block (graph + plan hit)": lambda: [_lazy_chain(small) for _ in range(n)],

@@ -13,10 +13,9 @@ copies, slice-adds, exp/sum, mean/var, np.add.at); torch's is its own op
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_times
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ember import _kernels
@@ -27,18 +26,6 @@ try:
     import torch.nn.functional as F
 except ImportError:  # torch is an optional reference peer
     torch = None
-
-
-def _median_ms(fns: dict, repeats: int) -> dict:
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
 
 
 def _np_im2col(x, k, p):
@@ -433,7 +420,7 @@ def main() -> None:
             _kernels.set_num_threads(threads)
             if torch is not None:
                 torch.set_num_threads(threads)
-            ms = _median_ms(fns, args.repeats)
+            ms = {k: 1e3 * v for k, v in median_times(fns, args.repeats).items()}
             tms = ms.get("torch", float("nan"))
             print(
                 f"{name:44s} {threads:3d} {ms['ember']:9.2f} {ms['numpy']:9.2f} {tms:9.2f} "
