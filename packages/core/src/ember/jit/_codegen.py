@@ -212,6 +212,18 @@ def _offsets(prefix: str, counter: str, shape, vecs, names) -> list[str]:
     return lines
 
 
+def _row_pointers(k: _Kernel, stores, offsets: list[str], strides) -> list[str]:
+    """C lines pointing each load ``l{i}`` (with its inner stride ``S{i}``) and each
+    store ``o{i}`` at its row: ``offsets`` are the C offset expressions, loads first."""
+    lines = []
+    for i, (_, _, dt) in enumerate(k.loads):
+        lines.append(f"const {CTYPE[dt]} *restrict l{i} = L{i} + {offsets[i]};")
+        lines.append(f"const int64_t S{i} = {strides[i]};")
+    for i, (_, dt, _) in enumerate(stores):
+        lines.append(f"{CTYPE[dt]} *restrict o{i} = O{i} + {offsets[len(k.loads) + i]};")
+    return lines
+
+
 def _elementwise(prog: Program, canon: dict, space: tuple, outs: list[Node], kid: int) -> str:
     k = _Kernel(prog, canon, space)
     stores = []
@@ -237,12 +249,7 @@ def _elementwise(prog: Program, canon: dict, space: tuple, outs: list[Node], kid
     src.append(f"    int64_t row = tk / NB, j0 = (tk % NB) * {BLOCK};")
     src.append(f"    int64_t j1 = j0 + {BLOCK} < {inner} ? j0 + {BLOCK} : {inner};")
     src += ["    " + s for s in _offsets("", "row", outer[:-1], [v[:-1] for v in vecs], names)]
-    for i in range(L):
-        dt = CTYPE[k.loads[i][2]]
-        src.append(f"    const {dt} *restrict l{i} = L{i} + {names[i]};")
-        src.append(f"    const int64_t S{i} = {vecs[i][-1]};")
-    for i, (_, dt, _) in enumerate(stores):
-        src.append(f"    {CTYPE[dt]} *restrict o{i} = O{i} + {names[L + i]};")
+    src += ["    " + s for s in _row_pointers(k, stores, names, [v[-1] for v in vecs])]
     src.append("    #pragma omp simd")
     src.append("    for (int64_t j = j0; j < j1; j++) {")
     src += ["      " + s for s in body]
@@ -322,13 +329,8 @@ def _reduction(prog: Program, canon: dict, red: Node, kid: int, also=()) -> str:
     task.append(f"  int64_t rr = tk / NB, j0 = (tk % NB) * {BLOCK};")
     task.append(f"  int64_t j1 = j0 + {BLOCK} < {inner} ? j0 + {BLOCK} : {inner};")
     task += ["  " + s for s in _offsets("r", "rr", outer[:-1], [q[:-1] for q in rvecs], names)]
-    for i, (_, _, dt) in enumerate(k.loads):
-        ct = CTYPE[dt]
-        task.append(f"  const {ct} *restrict l{i} = L{i} + k{names[i]} + r{names[i]};")
-        task.append(f"  const int64_t S{i} = {rvecs[i][-1]};")
-    for i, (_, dt, _) in enumerate(stores):
-        nm = names[n_loads + i]
-        task.append(f"  {CTYPE[dt]} *restrict o{i} = O{i} + k{nm} + r{nm};")
+    kr = [f"k{nm} + r{nm}" for nm in names]
+    task += ["  " + s for s in _row_pointers(k, stores, kr, [v[-1] for v in rvecs])]
     task.append(f"  #pragma omp simd {clause}")
     task.append("  for (int64_t j = j0; j < j1; j++) {")
     task += ["    " + s for s in body]
@@ -397,13 +399,8 @@ def _columns(k, stores, body, red, act, init, step, fin, col) -> list[str]:
     )
     src.append(f"    for (int64_t r = 0; r < {rn}; r++) {{")
     src += ["      " + s for s in _offsets("r", "r", rshape, rvecs, names)]
-    for i, (_, _, dt) in enumerate(k.loads):
-        ct = CTYPE[dt]
-        src.append(f"      const {ct} *restrict l{i} = L{i} + k{names[i]} + r{names[i]};")
-        src.append(f"      const int64_t S{i} = {kvecs[i][-1]};")
-    for i, (_, dt, _) in enumerate(stores):
-        nm = names[n_loads + i]
-        src.append(f"      {CTYPE[dt]} *restrict o{i} = O{i} + k{nm} + r{nm};")
+    kr = [f"k{nm} + r{nm}" for nm in names]
+    src += ["      " + s for s in _row_pointers(k, stores, kr, [v[-1] for v in kvecs])]
     src.append("      #pragma omp simd")
     src.append("      for (int64_t j = j0; j < j1; j++) {")
     src += ["        " + s for s in body]

@@ -28,7 +28,7 @@ from ember.jit._codegen import (
     _offsets,
     schedule,
 )
-from ember.jit._ir import CTYPE, Node, c_cast
+from ember.jit._ir import CTYPE, Node, c_cast, divmod_c
 
 THREADS = 256
 
@@ -74,22 +74,7 @@ JD int64_t jit_f2i(double v) {
     if (v != v || v >= 9223372036854775808.0 || v < -9223372036854775808.0) return INT64_MIN;
     return (int64_t)v;
 }
-JD double jit_remainder(double a, double b) {
-    double m = fmod(a, b);
-    if (b == 0) return m;
-    if (m != 0) { if ((b < 0) != (m < 0)) m += b; }
-    else m = copysign(0.0, b);
-    return m;
-}
-JD double jit_floordiv(double a, double b) {
-    if (b == 0) return a / b;
-    double m = fmod(a, b), d = (a - m) / b;
-    if (m != 0 && ((b < 0) != (m < 0))) d -= 1.0;
-    if (d == 0) return copysign(0.0, a / b);
-    double f = floor(d);
-    return d - f > 0.5 ? f + 1.0 : f;
-}
-"""
+""" + divmod_c("JD")
 
 
 def _params(prog: Program) -> str:

@@ -275,6 +275,32 @@ def arg_dtype(node: Node, i: int) -> np.dtype:
     return node.cdt
 
 
+_DIVMOD_C = r"""
+/* numpy's float remainder and floor division (the result takes the divisor's sign). */
+JIT_FN double jit_remainder(double a, double b) {
+    double m = fmod(a, b);
+    if (b == 0) return m;
+    if (m != 0) { if ((b < 0) != (m < 0)) m += b; }
+    else m = copysign(0.0, b);
+    return m;
+}
+JIT_FN double jit_floordiv(double a, double b) {
+    if (b == 0) return a / b;
+    double m = fmod(a, b), d = (a - m) / b;
+    if (m != 0 && ((b < 0) != (m < 0))) d -= 1.0;
+    if (d == 0) return copysign(0.0, a / b);
+    double f = floor(d);
+    return d - f > 0.5 ? f + 1.0 : f;
+}
+"""
+
+
+def divmod_c(qualifier: str) -> str:
+    """numpy's float remainder and floor division in C, each function declared with
+    ``qualifier`` (the CPU and CUDA preludes share them)."""
+    return _DIVMOD_C.replace("JIT_FN", qualifier)
+
+
 PRELUDE = r"""
 #include <math.h>
 #include <omp.h>
@@ -371,20 +397,4 @@ JIT_INLINE int64_t jit_f2i(double v) {
     if (v != v || v >= 0x1p63 || v < -0x1p63) return INT64_MIN;
     return (int64_t)v;
 }
-/* numpy's float remainder and floor division (the result takes the divisor's sign). */
-JIT_INLINE double jit_remainder(double a, double b) {
-    double m = fmod(a, b);
-    if (b == 0) return m;
-    if (m != 0) { if ((b < 0) != (m < 0)) m += b; }
-    else m = copysign(0.0, b);
-    return m;
-}
-JIT_INLINE double jit_floordiv(double a, double b) {
-    if (b == 0) return a / b;
-    double m = fmod(a, b), d = (a - m) / b;
-    if (m != 0 && ((b < 0) != (m < 0))) d -= 1.0;
-    if (d == 0) return copysign(0.0, a / b);
-    double f = floor(d);
-    return d - f > 0.5 ? f + 1.0 : f;
-}
-"""
+""" + divmod_c("JIT_INLINE")

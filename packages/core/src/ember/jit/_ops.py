@@ -175,12 +175,12 @@ def unary(name: str, x):
     return out
 
 
-def where(condition, input, other):
-    nc = _leaf(condition) if isinstance(condition, Tensor) else None
-    if nc is None or nc.dtype.kind not in "bu" or nc.dtype.itemsize != 1:
-        return None
+def _operands(values):
+    """``(operands, metas)`` for ``values`` (Tensors or Python scalars): a Node per
+    tensor, the scalar itself otherwise, and what dtype promotion sees of each; None
+    when one of them cannot join the graph."""
     ops, metas = [], []
-    for v in (input, other):
+    for v in values:
         if isinstance(v, Tensor):
             nv = _leaf(v)
             if nv is None:
@@ -193,6 +193,17 @@ def where(condition, input, other):
                 return None
             ops.append(s)
             metas.append(s)
+    return ops, metas
+
+
+def where(condition, input, other):
+    nc = _leaf(condition) if isinstance(condition, Tensor) else None
+    if nc is None or nc.dtype.kind not in "bu" or nc.dtype.itemsize != 1:
+        return None
+    got = _operands((input, other))
+    if got is None:
+        return None
+    ops, metas = got
     rt = _dtype.result_type(*metas).np
     if rt not in SUPPORTED or not _same_device(nc, *(o for o in ops if isinstance(o, Node))):
         return None
@@ -215,22 +226,11 @@ def clamp(input, lo, hi):
     n = _leaf(input)
     if n is None:
         return None
-    metas, ops = [_Meta(n)], []
-    for v in (lo, hi):
-        if v is None:
-            continue
-        if isinstance(v, Tensor):
-            nv = _leaf(v)
-            if nv is None:
-                return None
-            ops.append(nv)
-            metas.append(_Meta(nv))
-        else:
-            s = _scalar(v)
-            if s is None:
-                return None
-            ops.append(s)
-            metas.append(s)
+    got = _operands(v for v in (lo, hi) if v is not None)
+    if got is None:
+        return None
+    ops, metas = got
+    metas = [_Meta(n), *metas]
     rt = _dtype.result_type(*metas).np
     if rt not in SUPPORTED or rt.kind == "b":
         return None
