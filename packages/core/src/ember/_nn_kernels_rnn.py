@@ -31,10 +31,21 @@ def _steps(steps) -> object:
     return ffi.new("int64_t[]", flat or [0])
 
 
-def _state(a, ref: np.ndarray, name: str, op: str, shape: tuple) -> np.ndarray:
-    """A fresh C-contiguous copy (the kernels update states in place)."""
-    a = _b.like(a, ref, name, op, shape)
-    return a.copy()
+def _gate_rows(a, name: str, op: str) -> tuple[np.ndarray, int, int]:
+    """``a`` checked as float rows of four gates, (N, 4H) with H >= 1; and N, H."""
+    a = _b.floats(a, name, op)
+    if a.ndim != 2 or a.shape[1] % 4 or a.shape[1] == 0:
+        raise ValueError(f"{op}: {name} must be (N, 4H) with H >= 1, got {a.shape}")
+    return a, a.shape[0], a.shape[1] // 4
+
+
+def _states(h, c, ref: np.ndarray, names: tuple[str, str], op: str, hs: int):
+    """``(B, h, c)``: fresh C-contiguous copies of the (B, H) states ``h`` and ``c`` (the
+    kernels update states in place); B is -1 when ``h`` is not 2-D (``like`` rejects it)."""
+    big_b = np.shape(h)[0] if np.ndim(h) == 2 else -1
+    h = _b.like(h, ref, names[0], op, (big_b, hs)).copy()
+    c = _b.like(c, ref, names[1], op, (big_b, hs)).copy()
+    return big_b, h, c
 
 
 def lstm_forward(pre, whh, h0, c0, steps):
@@ -43,14 +54,9 @@ def lstm_forward(pre, whh, h0, c0, steps):
     hprev)``: outputs (N, H), final states (B, H), and what :func:`lstm_backward` needs
     (gate activations (N, 4H), cell states and the states each step read (N, H))."""
     op = "lstm_forward"
-    pre = _b.floats(pre, "pre", op)
-    if pre.ndim != 2 or pre.shape[1] % 4 or pre.shape[1] == 0:
-        raise ValueError(f"{op}: pre must be (N, 4H) with H >= 1, got {pre.shape}")
-    n, hs = pre.shape[0], pre.shape[1] // 4
+    pre, n, hs = _gate_rows(pre, "pre", op)
     whh = _b.like(whh, pre, "whh", op, (4 * hs, hs))
-    big_b = np.shape(h0)[0] if np.ndim(h0) == 2 else -1
-    h = _state(h0, pre, "h0", op, (big_b, hs))
-    c = _state(c0, pre, "c0", op, (big_b, hs))
+    big_b, h, c = _states(h0, c0, pre, ("h0", "c0"), op, hs)
     act = np.empty((n, 4 * hs), pre.dtype)
     cs, cprev, hprev, y = (np.empty((n, hs), pre.dtype) for _ in range(4))
     dims = _b.geometry((n, big_b, hs, len(steps)))
@@ -78,17 +84,12 @@ def lstm_backward(act, cs, cprev, gy, whh, dh, dc, steps):
     ``gy`` (N, H) or None; ``dh``, ``dc`` (B, H): final-state gradients (copied, not
     modified). Returns ``(dgates (N, 4H), dh0, dc0)``."""
     op = "lstm_backward"
-    act = _b.floats(act, "act", op)
-    if act.ndim != 2 or act.shape[1] % 4 or act.shape[1] == 0:
-        raise ValueError(f"{op}: act must be (N, 4H) with H >= 1, got {act.shape}")
-    n, hs = act.shape[0], act.shape[1] // 4
+    act, n, hs = _gate_rows(act, "act", op)
     cs = _b.like(cs, act, "cs", op, (n, hs))
     cprev = _b.like(cprev, act, "cprev", op, (n, hs))
     gy = _b.optional(gy, act, "gy", op, (n, hs))
     whh = _b.like(whh, act, "whh", op, (4 * hs, hs))
-    big_b = np.shape(dh)[0] if np.ndim(dh) == 2 else -1
-    dh = _state(dh, act, "dh", op, (big_b, hs))
-    dc = _state(dc, act, "dc", op, (big_b, hs))
+    big_b, dh, dc = _states(dh, dc, act, ("dh", "dc"), op, hs)
     dgates = np.empty((n, 4 * hs), act.dtype)
     whh_t = np.ascontiguousarray(whh.T)  # the kernel's (H, b) = W_hh^T d^T reads it
     dims = _b.geometry((n, big_b, hs, len(steps)))
