@@ -11,29 +11,19 @@ formulas, not CUDA bugs.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 import ember
+from ember._cuda import standin
 
-DRYRUN = os.environ.get("EMBER_CUDA_DRYRUN") == "1"
-pytestmark = [
-    pytest.mark.cuda,
-    pytest.mark.skipif(
-        not (DRYRUN or ember.cuda.is_available()), reason="no CUDA device (needs a GPU)"
-    ),
-]
+pytestmark = standin.device_test_marks()
 RNG = np.random.default_rng(5)
 
 
 @pytest.fixture(autouse=True)
 def _device(monkeypatch):
-    if DRYRUN:
-        from ember._cuda import standin
-
-        standin.activate(monkeypatch)
+    standin.activate_for_dryrun(monkeypatch)
 
 
 def _with_zeros(shape, where):

@@ -12,33 +12,23 @@ host arrays in device code paths, not CUDA bugs.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from _optim_fixtures import LOSSES, META, PARAMS, data, optimizer_kwargs
 
 import ember
 from ember import optim
+from ember._cuda import standin
 from ember.optim.optimizer import HOST_STATE
 
-DRYRUN = os.environ.get("EMBER_CUDA_DRYRUN") == "1"
-pytestmark = [
-    pytest.mark.cuda,
-    pytest.mark.skipif(
-        not (DRYRUN or ember.cuda.is_available()), reason="no CUDA device (needs a GPU)"
-    ),
-]
+pytestmark = standin.device_test_marks()
 CASES = [(i, name, kw) for i, (name, kw) in enumerate(META["optimizers"])]
 STEPS = 8
 
 
 @pytest.fixture(autouse=True)
 def _device(monkeypatch):
-    if DRYRUN:
-        from ember._cuda import standin
-
-        standin.activate(monkeypatch)
+    standin.activate_for_dryrun(monkeypatch)
 
 
 def host(t: ember.Tensor) -> np.ndarray:

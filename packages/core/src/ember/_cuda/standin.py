@@ -19,12 +19,21 @@ proves nothing about CUDA; the same tests run on a GPU without it.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import types
 
 import numpy as np
 
-__all__ = ["StandIn", "activate", "to_host", "to_standin"]
+__all__ = [
+    "StandIn",
+    "activate",
+    "activate_for_dryrun",
+    "device_test_marks",
+    "dryrun_requested",
+    "to_host",
+    "to_standin",
+]
 
 
 class _Dev:
@@ -201,3 +210,30 @@ def activate(monkeypatch) -> None:
     monkeypatch.setattr(cuda_optim, "fusable", _fusable)
     monkeypatch.setattr(cuda_optim, "adam_step_multi", _fused(_optim_kernels._adam_multi_cpu))
     monkeypatch.setattr(cuda_optim, "sgd_step_multi", _fused(_optim_kernels._sgd_multi_cpu))
+
+
+def dryrun_requested() -> bool:
+    """Whether ``EMBER_CUDA_DRYRUN=1``: device tests then run on stand-ins, no GPU."""
+    return os.environ.get("EMBER_CUDA_DRYRUN") == "1"
+
+
+def device_test_marks() -> list:
+    """The ``pytestmark`` of a test module that needs a CUDA device: the ``cuda`` mark,
+    and a skip with the reason unless a GPU is present or a dry run is requested."""
+    import pytest  # only test modules call this: ember itself does not need pytest
+
+    from ember import cuda
+
+    return [
+        pytest.mark.cuda,
+        pytest.mark.skipif(
+            not (dryrun_requested() or cuda.is_available()), reason="no CUDA device (needs a GPU)"
+        ),
+    ]
+
+
+def activate_for_dryrun(monkeypatch) -> None:
+    """:func:`activate` when a dry run is requested, else nothing (the body of a device
+    test module's autouse fixture)."""
+    if dryrun_requested():
+        activate(monkeypatch)
