@@ -16,7 +16,6 @@ from ember.autograd import gradcheck, gradgradcheck
 from ember.nn.utils import parametrizations as PZ
 from ember.nn.utils import parametrize as P
 from ember.nn.utils import spectral_norm
-from ember.optim import SGD
 
 FIX = os.path.join(os.path.dirname(__file__), "fixtures", "c")
 
@@ -56,6 +55,25 @@ class Counting(nn.Module):
     def forward(self, x):
         self.calls += 1
         return x + 0.0
+
+
+class SGD:
+    """Plain gradient descent on the module's parameters: what the tests need of an
+    optimizer (it holds the Parameter objects), without ember-optim, which ember-nn
+    does not depend on."""
+
+    def __init__(self, params, lr: float) -> None:
+        self.params, self.lr = list(params), lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        with E.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p.sub_(self.lr * p.grad)
 
 
 def arr(t):
